@@ -1,0 +1,139 @@
+//! The single-flight state machine: generations, the one refresh in flight, and session expiry.
+//!
+//! It is synchronous and knows nothing of futures beyond holding a clonable handle `W` to the
+//! refresh in flight, so every transition is a plain method call that cannot interleave.
+
+/// What a request that got an auth failure must do next.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Ticket<W> {
+    /// A refresh succeeded after the request was sent: replay at once, no refresh.
+    Replay,
+    /// The session is over: fail fast with `session_expired`.
+    Expired,
+    /// Wait on refresh number `.0`, already in flight.
+    Join(u32, W),
+    /// Start refresh number `.0`, then register it with [`Flight::started`].
+    Start(u32),
+}
+
+/// The refresh state shared by every request of one client.
+#[derive(Debug)]
+pub(crate) struct Flight<W> {
+    /// Bumped by every successful refresh (here or in another tab) and by every login.
+    generation: u64,
+    /// Set when a refresh was rejected; cleared by a login.
+    expired: bool,
+    /// The refresh in flight, if any, with its number.
+    in_flight: Option<(u32, W)>,
+    /// How many refreshes this client has started.
+    started: u32,
+}
+
+impl<W: Clone> Flight<W> {
+    pub fn new() -> Self {
+        Flight {
+            generation: 0,
+            expired: false,
+            in_flight: None,
+            started: 0,
+        }
+    }
+
+    /// The generation a request records when it is sent.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn is_expired(&self) -> bool {
+        self.expired
+    }
+
+    /// Decides for a request sent at generation `sent` that just got an auth failure.
+    pub fn on_auth_failure(&mut self, sent: u64) -> Ticket<W> {
+        if self.expired {
+            Ticket::Expired
+        } else if self.generation != sent {
+            Ticket::Replay
+        } else if let Some((n, w)) = &self.in_flight {
+            Ticket::Join(*n, w.clone())
+        } else {
+            self.started += 1;
+            Ticket::Start(self.started)
+        }
+    }
+
+    /// Registers the refresh that a [`Ticket::Start`] began.
+    pub fn started(&mut self, number: u32, waiter: W) {
+        self.in_flight = Some((number, waiter));
+    }
+
+    /// Records the end of the refresh in flight; `true` if the session just expired.
+    pub fn finish(&mut self, refreshed: bool, expired: bool) -> bool {
+        self.in_flight = None;
+        if refreshed {
+            self.generation += 1;
+        }
+        expired && !std::mem::replace(&mut self.expired, true)
+    }
+
+    /// Another tab or client refreshed: requests sent before now replay without a refresh.
+    pub fn refreshed_elsewhere(&mut self) {
+        self.generation += 1;
+    }
+
+    /// Another tab found the session expired; `true` if this client had not known yet.
+    pub fn expired_elsewhere(&mut self) -> bool {
+        !std::mem::replace(&mut self.expired, true)
+    }
+
+    /// A new login: refresh handling resumes and older requests may replay once.
+    pub fn logged_in(&mut self) {
+        self.expired = false;
+        self.generation += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_failure_starts_and_later_ones_join() {
+        let mut f: Flight<&str> = Flight::new();
+        let g = f.generation();
+        assert_eq!(f.on_auth_failure(g), Ticket::Start(1));
+        f.started(1, "w");
+        assert_eq!(f.on_auth_failure(g), Ticket::Join(1, "w"));
+        assert!(!f.finish(true, false));
+        assert_eq!(
+            f.on_auth_failure(g),
+            Ticket::Replay,
+            "sent before the refresh finished"
+        );
+        assert_eq!(f.on_auth_failure(f.generation()), Ticket::Start(2));
+    }
+
+    #[test]
+    fn rejection_expires_once_until_login() {
+        let mut f: Flight<()> = Flight::new();
+        assert_eq!(f.on_auth_failure(0), Ticket::Start(1));
+        assert!(f.finish(false, true));
+        assert_eq!(f.on_auth_failure(0), Ticket::Expired);
+        assert!(
+            !f.expired_elsewhere(),
+            "already known: listeners must not fire twice"
+        );
+        f.logged_in();
+        assert_eq!(f.on_auth_failure(0), Ticket::Replay);
+        assert_eq!(f.on_auth_failure(f.generation()), Ticket::Start(2));
+    }
+
+    #[test]
+    fn failed_refresh_leaves_the_session_and_allows_a_new_one() {
+        let mut f: Flight<()> = Flight::new();
+        assert_eq!(f.on_auth_failure(0), Ticket::Start(1));
+        assert!(!f.finish(false, false));
+        assert!(!f.is_expired());
+        assert_eq!(f.on_auth_failure(0), Ticket::Start(2));
+    }
+}

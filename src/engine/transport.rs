@@ -1,0 +1,120 @@
+//! What the engine needs from the platform: sending, refreshing, spawning, telling time.
+
+use crate::error::AuthError;
+use futures::future::LocalBoxFuture;
+
+/// How a refresh call ended, as the engine acts on it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RefreshOutcome<C> {
+    /// New cookies are in place: waiting requests are replayed.
+    Refreshed,
+    /// The refresh token was rejected: the session is over.
+    Expired {
+        /// The refresh response's status.
+        status: Option<u16>,
+    },
+    /// The refresh could not be completed; the session may still be valid.
+    Failed {
+        /// The refresh response's status, if one arrived.
+        status: Option<u16>,
+        /// The network error or timeout, if none did.
+        cause: Option<C>,
+    },
+}
+
+/// The three ways a refresh can end, without their details.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// See [`RefreshOutcome::Refreshed`].
+    Refreshed,
+    /// See [`RefreshOutcome::Expired`].
+    Expired,
+    /// See [`RefreshOutcome::Failed`].
+    Failed,
+}
+
+impl Verdict {
+    /// The default reading of a refresh response: 2xx refreshed; 400/401/403 expired; anything else failed.
+    pub fn from_status(status: u16) -> Verdict {
+        match status {
+            200..=299 => Verdict::Refreshed,
+            400 | 401 | 403 => Verdict::Expired,
+            _ => Verdict::Failed,
+        }
+    }
+
+    /// Parses `"refreshed"`, `"expired"` or `"failed"` (what a custom classifier returns).
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s {
+            "refreshed" => Some(Verdict::Refreshed),
+            "expired" => Some(Verdict::Expired),
+            "failed" => Some(Verdict::Failed),
+            _ => None,
+        }
+    }
+
+    /// The name of this verdict, as events report it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Refreshed => "refreshed",
+            Verdict::Expired => "expired",
+            Verdict::Failed => "failed",
+        }
+    }
+
+    /// The outcome for a response with `status` that got this verdict.
+    pub fn into_outcome<C>(self, status: u16) -> RefreshOutcome<C> {
+        match self {
+            Verdict::Refreshed => RefreshOutcome::Refreshed,
+            Verdict::Expired => RefreshOutcome::Expired {
+                status: Some(status),
+            },
+            Verdict::Failed => RefreshOutcome::Failed {
+                status: Some(status),
+                cause: None,
+            },
+        }
+    }
+}
+
+impl<C> RefreshOutcome<C> {
+    /// This outcome's verdict.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            RefreshOutcome::Refreshed => Verdict::Refreshed,
+            RefreshOutcome::Expired { .. } => Verdict::Expired,
+            RefreshOutcome::Failed { .. } => Verdict::Failed,
+        }
+    }
+}
+
+/// The platform under the engine. The browser implements it over `fetch`; tests implement it in memory.
+///
+/// All futures are `'static` and single-threaded, as in a browser event loop.
+pub trait Transport: 'static {
+    /// A request that can be sent.
+    type Request;
+    /// A response; any status, including 4xx/5xx.
+    type Response;
+    /// Detail of a network failure or timeout.
+    type Cause: Clone + 'static;
+
+    /// Makes a copy of `req` for the one replay, before `req` is sent; fails with
+    /// [`AuthError::BodyNotReplayable`] if its body cannot be read twice.
+    fn duplicate(&self, req: &Self::Request) -> Result<Self::Request, AuthError<Self::Cause>>;
+    /// Sends `req` with the cookies and CSRF header current now. Fails only with `Network` or `Aborted`.
+    fn send(
+        &self,
+        req: Self::Request,
+    ) -> LocalBoxFuture<'static, Result<Self::Response, AuthError<Self::Cause>>>;
+    /// The response's HTTP status.
+    fn status(&self, res: &Self::Response) -> u16;
+    /// Resolves when `req`'s abort signal fires (at once if it already has); never if it has none.
+    fn aborted(&self, req: &Self::Request) -> LocalBoxFuture<'static, ()>;
+    /// Performs one refresh call and classifies its result. Never intercepted by the engine.
+    fn refresh(&self) -> LocalBoxFuture<'static, RefreshOutcome<Self::Cause>>;
+    /// Runs `task` to completion independently of whoever started it.
+    fn spawn(&self, task: LocalBoxFuture<'static, ()>);
+    /// A monotonic clock in milliseconds, for event timestamps.
+    fn now(&self) -> f64;
+}
