@@ -1,6 +1,14 @@
 //! The one error type of authflight, shared by the Rust API and the JS surface.
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// The default cause type of [`AuthError`]: the JS value `fetch` rejected with.
+#[cfg(target_arch = "wasm32")]
+pub type Cause = wasm_bindgen::JsValue;
+/// The default cause type of [`AuthError`] off the web: nothing.
+#[cfg(not(target_arch = "wasm32"))]
+pub type Cause = ();
 
 /// The stable, machine-readable kind of an [`AuthError`].
 ///
@@ -40,10 +48,10 @@ impl ErrorCode {
 }
 
 /// An invalid option: which field, and why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// The option's name as JavaScript spells it, e.g. `"refreshUrl"`.
-    pub field: &'static str,
+    pub field: Cow<'static, str>,
     /// What is wrong with it, e.g. `"is required"`.
     pub reason: &'static str,
 }
@@ -51,7 +59,12 @@ pub struct ConfigError {
 impl ConfigError {
     /// Creates a `ConfigError` for `field`.
     pub const fn new(field: &'static str, reason: &'static str) -> Self {
-        ConfigError { field, reason }
+        ConfigError { field: Cow::Borrowed(field), reason }
+    }
+
+    /// Creates a `ConfigError` for an option whose name is only known at run time.
+    pub fn named(field: String, reason: &'static str) -> Self {
+        ConfigError { field: Cow::Owned(field), reason }
     }
 }
 
@@ -60,7 +73,7 @@ impl ConfigError {
 /// `C` carries the underlying cause from the transport: a `JsValue` in the browser.
 /// Responses with 4xx/5xx statuses are not errors: they resolve, exactly like `fetch`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum AuthError<C> {
+pub enum AuthError<C = Cause> {
     /// The refresh endpoint rejected the refresh token (`status` is its answer, if any),
     /// or an earlier refresh did and no new login has been reported since.
     SessionExpired {
@@ -109,9 +122,7 @@ impl<C> AuthError<C> {
     /// The HTTP status behind this error, where there is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            AuthError::SessionExpired { status } | AuthError::RefreshFailed { status, .. } => {
-                *status
-            }
+            AuthError::SessionExpired { status } | AuthError::RefreshFailed { status, .. } => *status,
             AuthError::Unauthorized { status } => Some(*status),
             _ => None,
         }
@@ -131,7 +142,7 @@ impl<C> AuthError<C> {
         match self {
             AuthError::InvalidConfig(e) => {
                 let mut m = String::from("invalid option `");
-                m.push_str(e.field);
+                m.push_str(&e.field);
                 m.push_str("`: ");
                 m.push_str(e.reason);
                 m

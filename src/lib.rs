@@ -5,5 +5,12 @@ pub mod config;
 pub mod engine;
 pub mod error;
 
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+#[cfg(target_arch = "wasm32")]
+mod js;
+
+#[cfg(target_arch = "wasm32")]
+pub use browser::AuthClient;
 pub use config::{Config, ConfigBuilder, Csrf, Options};
-pub use error::{AuthError as GenericAuthError, ConfigError, ErrorCode};
+pub use error::{AuthError, ConfigError, ErrorCode};

@@ -1,8 +1,9 @@
 //! What the engine reports while it works: per-request events and running counts.
 
-use crate::engine::Verdict;
+use crate::engine::{Observer, Verdict};
 use crate::error::ErrorCode;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// One step in a request's or a refresh's life.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -133,5 +134,85 @@ impl Counters {
             replayed: self.replayed.get(),
             sessions_expired: self.sessions_expired.get(),
         }
+    }
+}
+
+type Callback = Rc<dyn Fn(&Event)>;
+
+/// A list of event listeners, each for one event name or for all; an [`Observer`] for the engine.
+///
+/// Listeners may add or remove listeners, or call back into the client, while they are called:
+/// each event goes to the listeners registered when it was emitted.
+#[derive(Default)]
+pub struct Listeners {
+    last: Cell<u32>,
+    entries: RefCell<Vec<(u32, Option<&'static str>, Callback)>>,
+}
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listeners").field("count", &self.entries.borrow().len()).finish()
+    }
+}
+
+impl Listeners {
+    /// Adds `f` for events named `name` (all events if `None`); returns its id for [`Listeners::remove`].
+    pub fn add(&self, name: Option<&'static str>, f: impl Fn(&Event) + 'static) -> u32 {
+        let id = self.last.get().wrapping_add(1);
+        self.last.set(id);
+        self.entries.borrow_mut().push((id, name, Rc::new(f)));
+        id
+    }
+
+    /// Removes listener `id`; `false` if it was already gone.
+    pub fn remove(&self, id: u32) -> bool {
+        let mut entries = self.entries.borrow_mut();
+        let before = entries.len();
+        entries.retain(|(i, _, _)| *i != id);
+        entries.len() != before
+    }
+}
+
+impl Observer for Rc<Listeners> {
+    fn enabled(&self) -> bool {
+        !self.entries.borrow().is_empty()
+    }
+
+    fn event(&self, event: &Event) {
+        let name = event.kind.name();
+        let targets: Vec<Callback> = self
+            .entries
+            .borrow()
+            .iter()
+            .filter(|(_, n, _)| n.is_none_or(|n| n == name))
+            .map(|(_, _, f)| f.clone())
+            .collect();
+        for f in targets {
+            f(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_filter_by_name_and_may_unsubscribe_while_called() {
+        let l = Rc::new(Listeners::default());
+        let seen = Rc::new(Cell::new(0));
+        let (s, l2) = (seen.clone(), l.clone());
+        let id = l.add(Some("sent"), move |_| {
+            s.set(s.get() + 1);
+            l2.remove(1);
+        });
+        assert_eq!(id, 1);
+        let ev = |kind| Event { kind, request: 1, time: 0.0 };
+        l.event(&ev(EventKind::Replayed));
+        assert_eq!(seen.get(), 0);
+        l.event(&ev(EventKind::Sent));
+        l.event(&ev(EventKind::Sent));
+        assert_eq!(seen.get(), 1, "removed itself during the first call");
+        assert!(!l.enabled());
     }
 }

@@ -3,6 +3,8 @@
 //! It is synchronous and knows nothing of futures beyond holding a clonable handle `W` to the
 //! refresh in flight, so every transition is a plain method call that cannot interleave.
 
+use crate::engine::Verdict;
+
 /// What a request that got an auth failure must do next.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Ticket<W> {
@@ -23,20 +25,17 @@ pub(crate) struct Flight<W> {
     generation: u64,
     /// Set when a refresh was rejected; cleared by a login.
     expired: bool,
-    /// The refresh in flight, if any, with its number.
-    in_flight: Option<(u32, W)>,
+    /// The refresh in flight, if any: its number, its waiter, and `logins` when it started.
+    in_flight: Option<(u32, W, u32)>,
     /// How many refreshes this client has started.
     started: u32,
+    /// How many logins were reported.
+    logins: u32,
 }
 
 impl<W: Clone> Flight<W> {
     pub fn new() -> Self {
-        Flight {
-            generation: 0,
-            expired: false,
-            in_flight: None,
-            started: 0,
-        }
+        Flight { generation: 0, expired: false, in_flight: None, started: 0, logins: 0 }
     }
 
     /// The generation a request records when it is sent.
@@ -49,13 +48,16 @@ impl<W: Clone> Flight<W> {
     }
 
     /// Decides for a request sent at generation `sent` that just got an auth failure.
+    ///
+    /// A refresh in flight is joined even by a request from an older generation: its cookies
+    /// are about to be replaced, so replaying before that refresh lands would fail again.
     pub fn on_auth_failure(&mut self, sent: u64) -> Ticket<W> {
         if self.expired {
             Ticket::Expired
+        } else if let Some((n, w, _)) = &self.in_flight {
+            Ticket::Join(*n, w.clone())
         } else if self.generation != sent {
             Ticket::Replay
-        } else if let Some((n, w)) = &self.in_flight {
-            Ticket::Join(*n, w.clone())
         } else {
             self.started += 1;
             Ticket::Start(self.started)
@@ -64,16 +66,25 @@ impl<W: Clone> Flight<W> {
 
     /// Registers the refresh that a [`Ticket::Start`] began.
     pub fn started(&mut self, number: u32, waiter: W) {
-        self.in_flight = Some((number, waiter));
+        self.in_flight = Some((number, waiter, self.logins));
     }
 
-    /// Records the end of the refresh in flight; `true` if the session just expired.
-    pub fn finish(&mut self, refreshed: bool, expired: bool) -> bool {
-        self.in_flight = None;
-        if refreshed {
-            self.generation += 1;
+    /// Records the end of the refresh in flight. Returns the verdict its waiters act on, and
+    /// whether the session just expired.
+    ///
+    /// A rejection of a refresh that started before a login is stale (it presented the
+    /// old session's token): the new session stands and the waiters replay with its cookies.
+    pub fn finish(&mut self, verdict: Verdict) -> (Verdict, bool) {
+        let started_at = self.in_flight.take().map(|(_, _, logins)| logins);
+        match verdict {
+            Verdict::Expired if started_at.is_some_and(|l| l != self.logins) => (Verdict::Refreshed, false),
+            Verdict::Expired => (verdict, !std::mem::replace(&mut self.expired, true)),
+            Verdict::Refreshed => {
+                self.generation += 1;
+                (verdict, false)
+            }
+            Verdict::Failed => (verdict, false),
         }
-        expired && !std::mem::replace(&mut self.expired, true)
     }
 
     /// Another tab or client refreshed: requests sent before now replay without a refresh.
@@ -88,6 +99,7 @@ impl<W: Clone> Flight<W> {
 
     /// A new login: refresh handling resumes and older requests may replay once.
     pub fn logged_in(&mut self) {
+        self.logins = self.logins.wrapping_add(1);
         self.expired = false;
         self.generation += 1;
     }
@@ -104,12 +116,8 @@ mod tests {
         assert_eq!(f.on_auth_failure(g), Ticket::Start(1));
         f.started(1, "w");
         assert_eq!(f.on_auth_failure(g), Ticket::Join(1, "w"));
-        assert!(!f.finish(true, false));
-        assert_eq!(
-            f.on_auth_failure(g),
-            Ticket::Replay,
-            "sent before the refresh finished"
-        );
+        assert_eq!(f.finish(Verdict::Refreshed), (Verdict::Refreshed, false));
+        assert_eq!(f.on_auth_failure(g), Ticket::Replay, "sent before the refresh finished");
         assert_eq!(f.on_auth_failure(f.generation()), Ticket::Start(2));
     }
 
@@ -117,22 +125,40 @@ mod tests {
     fn rejection_expires_once_until_login() {
         let mut f: Flight<()> = Flight::new();
         assert_eq!(f.on_auth_failure(0), Ticket::Start(1));
-        assert!(f.finish(false, true));
+        assert_eq!(f.finish(Verdict::Expired), (Verdict::Expired, true));
         assert_eq!(f.on_auth_failure(0), Ticket::Expired);
-        assert!(
-            !f.expired_elsewhere(),
-            "already known: listeners must not fire twice"
-        );
+        assert!(!f.expired_elsewhere(), "already known: listeners must not fire twice");
         f.logged_in();
         assert_eq!(f.on_auth_failure(0), Ticket::Replay);
         assert_eq!(f.on_auth_failure(f.generation()), Ticket::Start(2));
     }
 
     #[test]
+    fn stale_401_joins_the_refresh_in_flight() {
+        let mut f: Flight<()> = Flight::new();
+        assert_eq!(f.on_auth_failure(0), Ticket::Start(1));
+        f.started(1, ());
+        f.finish(Verdict::Refreshed);
+        assert_eq!(f.on_auth_failure(1), Ticket::Start(2));
+        f.started(2, ());
+        assert_eq!(f.on_auth_failure(0), Ticket::Join(2, ()));
+    }
+
+    #[test]
+    fn rejection_of_a_refresh_from_before_a_login_is_stale() {
+        let mut f: Flight<()> = Flight::new();
+        assert_eq!(f.on_auth_failure(0), Ticket::Start(1));
+        f.started(1, ());
+        f.logged_in();
+        assert_eq!(f.finish(Verdict::Expired), (Verdict::Refreshed, false));
+        assert!(!f.is_expired());
+    }
+
+    #[test]
     fn failed_refresh_leaves_the_session_and_allows_a_new_one() {
         let mut f: Flight<()> = Flight::new();
         assert_eq!(f.on_auth_failure(0), Ticket::Start(1));
-        assert!(!f.finish(false, false));
+        assert_eq!(f.finish(Verdict::Failed), (Verdict::Failed, false));
         assert!(!f.is_expired());
         assert_eq!(f.on_auth_failure(0), Ticket::Start(2));
     }

@@ -16,7 +16,7 @@ mod events;
 mod flight;
 mod transport;
 
-pub use events::{Event, EventKind, Stats};
+pub use events::{Event, EventKind, Listeners, Stats};
 pub use transport::{RefreshOutcome, Transport, Verdict};
 
 use crate::error::AuthError;
@@ -56,17 +56,13 @@ struct Inner<T: Transport> {
 
 impl<T: Transport> std::fmt::Debug for Engine<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("stats", &self.stats())
-            .finish_non_exhaustive()
+        f.debug_struct("Engine").field("stats", &self.stats()).finish_non_exhaustive()
     }
 }
 
 impl<T: Transport> Clone for Engine<T> {
     fn clone(&self) -> Self {
-        Engine {
-            inner: self.inner.clone(),
-        }
+        Engine { inner: self.inner.clone() }
     }
 }
 
@@ -157,53 +153,40 @@ impl<T: Transport> Engine<T> {
     fn start_refresh(&self, number: u32, id: u32) -> Waiter<T::Cause> {
         let (tx, rx) = oneshot::channel();
         let waiter = rx
-            .map(|r| {
-                r.unwrap_or(RefreshOutcome::Failed {
-                    status: None,
-                    cause: None,
-                })
-            })
+            .map(|r| r.unwrap_or(RefreshOutcome::Failed { status: None, cause: None }))
             .boxed_local()
             .shared();
-        self.inner
-            .flight
-            .borrow_mut()
-            .started(number, waiter.clone());
+        self.inner.flight.borrow_mut().started(number, waiter.clone());
         Counters::bump(&self.inner.counters.refreshes_started);
         self.emit(id, EventKind::RefreshStarted { refresh: number });
         let engine = self.clone();
         let call = self.inner.transport.refresh();
         self.inner.transport.spawn(Box::pin(async move {
             let outcome = call.await;
-            engine.finish_refresh(number, id, outcome.verdict());
+            let outcome = match engine.finish_refresh(number, id, outcome.verdict()) {
+                Verdict::Refreshed => RefreshOutcome::Refreshed,
+                _ => outcome,
+            };
             let _ = tx.send(outcome);
         }));
         waiter
     }
 
-    fn finish_refresh(&self, number: u32, id: u32, verdict: Verdict) {
+    /// Records how refresh `number` ended; returns the verdict its waiters act on.
+    fn finish_refresh(&self, number: u32, id: u32, verdict: Verdict) -> Verdict {
         let c = &self.inner.counters;
-        let expired_now = self
-            .inner
-            .flight
-            .borrow_mut()
-            .finish(verdict == Verdict::Refreshed, verdict == Verdict::Expired);
+        let (effective, expired_now) = self.inner.flight.borrow_mut().finish(verdict);
         Counters::bump(if verdict == Verdict::Refreshed {
             &c.refreshes_succeeded
         } else {
             &c.refreshes_failed
         });
-        self.emit(
-            id,
-            EventKind::RefreshEnded {
-                refresh: number,
-                outcome: verdict,
-            },
-        );
+        self.emit(id, EventKind::RefreshEnded { refresh: number, outcome: verdict });
         if expired_now {
             Counters::bump(&c.sessions_expired);
             self.emit(0, EventKind::SessionExpired);
         }
+        effective
     }
 
     /// Reports a successful login: refresh handling resumes after a session expiry.
@@ -241,11 +224,7 @@ impl<T: Transport> Engine<T> {
 
     fn emit(&self, request: u32, kind: EventKind) {
         if let Some(o) = self.inner.observer.as_deref().filter(|o| o.enabled()) {
-            o.event(&Event {
-                kind,
-                request,
-                time: self.inner.transport.now(),
-            });
+            o.event(&Event { kind, request, time: self.inner.transport.now() });
         }
     }
 }

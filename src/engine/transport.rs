@@ -66,13 +66,8 @@ impl Verdict {
     pub fn into_outcome<C>(self, status: u16) -> RefreshOutcome<C> {
         match self {
             Verdict::Refreshed => RefreshOutcome::Refreshed,
-            Verdict::Expired => RefreshOutcome::Expired {
-                status: Some(status),
-            },
-            Verdict::Failed => RefreshOutcome::Failed {
-                status: Some(status),
-                cause: None,
-            },
+            Verdict::Expired => RefreshOutcome::Expired { status: Some(status) },
+            Verdict::Failed => RefreshOutcome::Failed { status: Some(status), cause: None },
         }
     }
 }
