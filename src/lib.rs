@@ -8,7 +8,7 @@ pub mod error;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 #[cfg(target_arch = "wasm32")]
-mod js;
+pub mod js;
 
 #[cfg(target_arch = "wasm32")]
 pub use browser::AuthClient;

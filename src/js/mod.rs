@@ -1,4 +1,6 @@
 //! The JavaScript surface: every `#[wasm_bindgen]` export and its TypeScript types live here.
+//!
+//! From Rust, use [`crate::AuthClient`]; these types are what JavaScript sees.
 
 mod convert;
 mod options;

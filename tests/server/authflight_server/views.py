@@ -58,6 +58,13 @@ class ProtectedView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    def initial(self, request, *args, **kwargs):
+        # ?auth_delay_ms=N waits BEFORE authenticating, so a 401 for a token sent now arrives
+        # late (tests of "401 for a request sent before the refresh finished").
+        if "auth_delay_ms" in request.GET:
+            time.sleep(_delay_ms(request.GET["auth_delay_ms"]) / 1000)
+        super().initial(request, *args, **kwargs)
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if 200 <= response.status_code < 300:
@@ -77,7 +84,8 @@ class PingView(ProtectedView):
         query = request.query_params.dict()
         if "delay_ms" in query:
             time.sleep(_delay_ms(query["delay_ms"]) / 1000)
-        return Response({"ok": True, "q": query})
+        status = int(query["status"]) if query.get("status", "").isdigit() else 200
+        return Response({"ok": status < 400, "q": query}, status=status)
 
 
 class AnyBodyParser(BaseParser):
@@ -113,6 +121,7 @@ class EchoView(ProtectedView):
                 "content_type": request.META.get("CONTENT_TYPE", ""),
                 "length": len(body),
                 "body_b64": base64.b64encode(body).decode("ascii"),
+                "csrf_header": request.META.get("HTTP_X_CSRFTOKEN"),
             }
         )
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what authflight's build, tests, demo and benchmarks need, from nothing; skips what is there.
+# Rust wasm target, Debian's Chromium + ChromeDriver, wasm-bindgen-cli (the exact version in Cargo.lock),
+# wasm-pack, the npm tooling (binaryen 132's wasm-opt, esbuild, playwright-core) and the Django venv.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { echo "setup: $*" >&2; }
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || {
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+}
+
+apt_need=()
+[[ -x /usr/bin/chromium ]] || apt_need+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || apt_need+=(chromium-driver)
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_need+=(python3-venv)
+if ((${#apt_need[@]})); then
+  say "installing Debian packages: ${apt_need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_need[@]}" >/dev/null
+fi
+
+wb_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]]; then
+  say "building wasm-bindgen-cli $wb_version (about 4 minutes, once)"
+  cargo install -q wasm-bindgen-cli --version "$wb_version" --force
+fi
+if ! command -v wasm-pack >/dev/null; then
+  say "building wasm-pack 0.15.1 (about 5 minutes, once)"
+  cargo install -q wasm-pack --version 0.15.1
+fi
+
+stamp=node_modules/.authflight-lock
+if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
+  say "installing npm tooling (binaryen 132, esbuild, playwright-core)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+
+scripts/server.sh install
