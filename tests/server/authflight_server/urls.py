@@ -12,8 +12,10 @@ handler500 = "authflight_server.views.server_error"
 urlpatterns = [
     path("api/health/", views.health),
     path("api/csrf/", views.csrf),
-    path("api/auth/login/", LoginView.as_view()),
-    path("api/auth/logout/", LogoutView.as_view()),
+    # No authentication on login/logout: otherwise dj-rest-auth answers 401 to a browser that still
+    # holds an expired access cookie, so a user whose session expired could not log in again.
+    path("api/auth/login/", LoginView.as_view(authentication_classes=[])),
+    path("api/auth/logout/", LogoutView.as_view(authentication_classes=[])),
     path("api/auth/token/refresh/", views.RefreshView.as_view()),
     path("api/me/", views.MeView.as_view()),
     path("api/ping/", views.PingView.as_view()),

@@ -210,7 +210,13 @@ class StatsView(TestView):
 class ResetView(TestView):
     def post(self, request):
         state.reset()
-        return Response(state.stats())
+        response = Response(state.stats())
+        if request.query_params.get("logout") == "1":
+            # ?logout=1 also drops the session cookies: dj-rest-auth's login view answers 401 to a
+            # request that still carries an expired access cookie, so tests start from none.
+            for name in ("access", "refresh"):
+                response.delete_cookie(name, samesite="Lax")
+        return response
 
 
 class FaultView(TestView):
