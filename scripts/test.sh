@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Every test of authflight, from nothing: installs what is missing, then
+#   lint (fmt, clippy native + wasm) → native core tests → browser tests (wasm-pack, headless Chromium,
+#   real Django server) → release package → end-to-end tests (playwright-core, several tabs).
+# Ends with one summary line: "N passed, N failed".
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export AUTHFLIGHT_PORT="${AUTHFLIGHT_TEST_PORT:-8765}"
+export AUTHFLIGHT_DB="${TMPDIR:-/tmp}/authflight-test-$AUTHFLIGHT_PORT.sqlite3"
+LOGS="$ROOT/target/test-logs"
+mkdir -p "$LOGS"
+passed=0
+failed=0
+last=0
+step() { echo; echo "== $*"; }
+
+# Adds the counts of every "test result: ..." (cargo) or "# pass/# fail" (node) line in $1.
+count() {
+  local p f
+  p=$(grep -hoE '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+)' "$1" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -hoE '([0-9]+ failed;|^# fail [0-9]+)' "$1" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p))
+  failed=$((failed + f))
+  last=$p
+}
+
+step "setup"
+scripts/setup.sh
+
+step "lint: rustfmt, clippy (native and wasm32)"
+cargo fmt --check
+cargo clippy -q --all-targets -- -D warnings
+cargo clippy -q --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "core: native cargo test"
+cargo test 2>&1 | tee "$LOGS/core.log"
+count "$LOGS/core.log"
+
+step "server: Django + Simple JWT on 127.0.0.1:$AUTHFLIGHT_PORT"
+rm -f "$AUTHFLIGHT_DB"
+AUTHFLIGHT_TEST_ENDPOINTS=1 scripts/server.sh start
+trap 'scripts/server.sh stop' EXIT
+
+step "browser: wasm-pack test --headless --chrome"
+expected=$(grep -c '^#\[wasm_bindgen_test\]' tests/browser.rs)
+AUTHFLIGHT_SERVER="http://127.0.0.1:$AUTHFLIGHT_PORT" wasm-pack test --headless --chrome \
+  --chromedriver /usr/bin/chromedriver --mode no-install -- --test browser 2>&1 |
+  grep -v 'failed to get wasm-pack version' | tee "$LOGS/browser.log" || true
+count "$LOGS/browser.log"
+ran=$last
+if [[ "$ran" -ne "$expected" ]]; then
+  echo "browser: $ran of $expected tests passed (a runner that skips tests silently counts as a failure)"
+  failed=$((failed + expected - ran))
+fi
+
+step "package: release build into pkg/"
+scripts/build-pkg.sh
+
+if compgen -G "tests/e2e/*.test.mjs" >/dev/null; then
+  step "end-to-end: node --test tests/e2e (playwright-core, real server)"
+  node --test --test-concurrency=1 tests/e2e/*.test.mjs 2>&1 | tee "$LOGS/e2e.log" || true
+  count "$LOGS/e2e.log"
+  grep -qE '^# (pass|fail) ' "$LOGS/e2e.log" || { echo "e2e: no test summary"; failed=$((failed + 1)); }
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[[ "$failed" -eq 0 ]]
