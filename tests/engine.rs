@@ -238,7 +238,7 @@ impl Transport for Mem {
         .boxed_local()
     }
 
-    fn refresh(&self) -> LocalBoxFuture<'static, RefreshOutcome<Cause>> {
+    fn refresh(&self, _since: f64) -> LocalBoxFuture<'static, RefreshOutcome<Cause>> {
         let (tx, rx) = oneshot::channel();
         let mut net = self.net.borrow_mut();
         let token = net.jar.refresh;

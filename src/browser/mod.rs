@@ -3,9 +3,10 @@
 //! Works wherever `fetch` does (windows and workers). Only this layer touches web-sys.
 
 mod global;
-mod refresh;
+pub(crate) mod refresh;
 mod request;
 mod settings;
+mod tabs;
 
 use crate::engine::{Engine, Event, Listeners, RefreshOutcome, Stats, Transport};
 use crate::{AuthError, Config};
@@ -16,6 +17,7 @@ use js_sys::{Function, Promise};
 use request::{apply_csrf, fetch_error, route, Route};
 use settings::Settings;
 use std::rc::Rc;
+use tabs::{Message, Tabs};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
@@ -24,6 +26,8 @@ use web_sys::{Request, Response};
 #[derive(Debug)]
 pub struct BrowserTransport {
     settings: Rc<Settings>,
+    /// Coordination with other tabs and clients; `None` with `crossTab: false`.
+    tabs: Option<Rc<Tabs>>,
 }
 
 impl Transport for BrowserTransport {
@@ -55,9 +59,16 @@ impl Transport for BrowserTransport {
         JsFuture::from(fired).map(|_| ()).boxed_local()
     }
 
-    fn refresh(&self) -> LocalBoxFuture<'static, RefreshOutcome<JsValue>> {
+    fn refresh(&self, since: f64) -> LocalBoxFuture<'static, RefreshOutcome<JsValue>> {
         let settings = self.settings.clone();
-        async move { refresh::refresh(&settings).await }.boxed_local()
+        let tabs = self.tabs.clone();
+        async move {
+            match tabs {
+                Some(tabs) => tabs.refresh(&settings, since).await,
+                None => refresh::refresh(&settings).await,
+            }
+        }
+        .boxed_local()
     }
 
     fn spawn(&self, task: LocalBoxFuture<'static, ()>) {
@@ -113,9 +124,22 @@ impl AuthClient {
     pub fn with_classifier(config: Config, classify: Option<Function>) -> Result<AuthClient, AuthError> {
         let statuses = config.auth_statuses.clone();
         let settings = Rc::new(Settings::new(config, classify)?);
+        let tabs = settings.config.cross_tab.then(|| Rc::new(Tabs::new(&settings)));
         let listeners = Rc::new(Listeners::default());
         let observer: Box<dyn crate::engine::Observer> = Box::new(listeners.clone());
-        let engine = Engine::new(BrowserTransport { settings }, statuses, Some(observer));
+        let transport = BrowserTransport { settings, tabs: tabs.clone() };
+        let engine = Engine::new(transport, statuses, Some(observer));
+        if let Some(tabs) = tabs {
+            let weak = engine.downgrade();
+            tabs.listen(move |message| {
+                let Some(engine) = weak.upgrade() else { return };
+                match message {
+                    Message::Refreshed => engine.note_refreshed_elsewhere(),
+                    Message::Expired => engine.note_expired_elsewhere(),
+                    Message::Login => engine.mark_logged_in(),
+                }
+            });
+        }
         Ok(AuthClient { engine, listeners })
     }
 
@@ -142,9 +166,13 @@ impl AuthClient {
         self.listeners.remove(id)
     }
 
-    /// Reports a successful login: after a session expiry, auth failures trigger refreshes again.
+    /// Reports a successful login: after a session expiry, auth failures trigger refreshes again,
+    /// here and in every other tab.
     pub fn mark_logged_in(&self) {
         self.engine.mark_logged_in();
+        if let Some(tabs) = &self.engine.transport().tabs {
+            tabs.post(Message::Login);
+        }
     }
 
     /// Whether the session is known to be over (until [`AuthClient::mark_logged_in`]).

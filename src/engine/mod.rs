@@ -60,6 +60,22 @@ impl<T: Transport> std::fmt::Debug for Engine<T> {
     }
 }
 
+/// A handle to an [`Engine`] that does not keep it alive (for callbacks the engine's owner holds).
+pub struct WeakEngine<T: Transport>(std::rc::Weak<Inner<T>>);
+
+impl<T: Transport> WeakEngine<T> {
+    /// The engine, if it still exists.
+    pub fn upgrade(&self) -> Option<Engine<T>> {
+        self.0.upgrade().map(|inner| Engine { inner })
+    }
+}
+
+impl<T: Transport> std::fmt::Debug for WeakEngine<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeakEngine")
+    }
+}
+
 impl<T: Transport> Clone for Engine<T> {
     fn clone(&self) -> Self {
         Engine { inner: self.inner.clone() }
@@ -79,6 +95,11 @@ impl<T: Transport> Engine<T> {
                 observer,
             }),
         }
+    }
+
+    /// A handle that does not keep this engine alive.
+    pub fn downgrade(&self) -> WeakEngine<T> {
+        WeakEngine(Rc::downgrade(&self.inner))
     }
 
     /// The transport this engine drives.
@@ -104,14 +125,15 @@ impl<T: Transport> Engine<T> {
         let transport = &self.inner.transport;
         let spare = transport.duplicate(&req)?;
         let generation = self.inner.flight.borrow().generation();
-        self.emit(id, EventKind::Sent);
+        let sent_at = transport.now();
+        self.emit_at(id, EventKind::Sent, sent_at);
         let res = transport.send(req).await?;
         let status = transport.status(&res);
         if !self.is_auth_status(status) {
             return Ok(res);
         }
         self.emit(id, EventKind::AuthFailure { status });
-        self.wait_for_refresh(id, generation, &spare).await?;
+        self.wait_for_refresh(id, generation, sent_at, &spare).await?;
         Counters::bump(&self.inner.counters.replayed);
         self.emit(id, EventKind::Replayed);
         let res = transport.send(spare).await?;
@@ -126,6 +148,7 @@ impl<T: Transport> Engine<T> {
         &self,
         id: u32,
         generation: u64,
+        sent_at: f64,
         spare: &T::Request,
     ) -> Result<(), AuthError<T::Cause>> {
         let ticket = self.inner.flight.borrow_mut().on_auth_failure(generation);
@@ -133,7 +156,7 @@ impl<T: Transport> Engine<T> {
             Ticket::Replay => return Ok(()),
             Ticket::Expired => return Err(AuthError::SessionExpired { status: None }),
             Ticket::Join(n, waiter) => (n, waiter),
-            Ticket::Start(n) => (n, self.start_refresh(n, id)),
+            Ticket::Start(n) => (n, self.start_refresh(n, id, sent_at)),
         };
         Counters::bump(&self.inner.counters.queued);
         self.emit(id, EventKind::Queued { refresh });
@@ -150,7 +173,7 @@ impl<T: Transport> Engine<T> {
     }
 
     /// Starts refresh `number` in its own task and returns the future every waiter shares.
-    fn start_refresh(&self, number: u32, id: u32) -> Waiter<T::Cause> {
+    fn start_refresh(&self, number: u32, id: u32, since: f64) -> Waiter<T::Cause> {
         let (tx, rx) = oneshot::channel();
         let waiter = rx
             .map(|r| r.unwrap_or(RefreshOutcome::Failed { status: None, cause: None }))
@@ -160,7 +183,7 @@ impl<T: Transport> Engine<T> {
         Counters::bump(&self.inner.counters.refreshes_started);
         self.emit(id, EventKind::RefreshStarted { refresh: number });
         let engine = self.clone();
-        let call = self.inner.transport.refresh();
+        let call = self.inner.transport.refresh(since);
         self.inner.transport.spawn(Box::pin(async move {
             let outcome = call.await;
             let outcome = match engine.finish_refresh(number, id, outcome.verdict()) {
@@ -225,6 +248,12 @@ impl<T: Transport> Engine<T> {
     fn emit(&self, request: u32, kind: EventKind) {
         if let Some(o) = self.inner.observer.as_deref().filter(|o| o.enabled()) {
             o.event(&Event { kind, request, time: self.inner.transport.now() });
+        }
+    }
+
+    fn emit_at(&self, request: u32, kind: EventKind, time: f64) {
+        if let Some(o) = self.inner.observer.as_deref().filter(|o| o.enabled()) {
+            o.event(&Event { kind, request, time });
         }
     }
 }

@@ -106,10 +106,13 @@ pub trait Transport: 'static {
     fn status(&self, res: &Self::Response) -> u16;
     /// Resolves when `req`'s abort signal fires (at once if it already has); never if it has none.
     fn aborted(&self, req: &Self::Request) -> LocalBoxFuture<'static, ()>;
-    /// Performs one refresh call and classifies its result. Never intercepted by the engine.
-    fn refresh(&self) -> LocalBoxFuture<'static, RefreshOutcome<Self::Cause>>;
+    /// Performs one refresh and classifies its result. Never intercepted by the engine.
+    ///
+    /// `since` is [`Transport::now`] when the request that triggered it was sent: a transport that
+    /// shares refreshes with other tabs may answer `Refreshed` without a call if one landed after it.
+    fn refresh(&self, since: f64) -> LocalBoxFuture<'static, RefreshOutcome<Self::Cause>>;
     /// Runs `task` to completion independently of whoever started it.
     fn spawn(&self, task: LocalBoxFuture<'static, ()>);
-    /// A monotonic clock in milliseconds, for event timestamps.
+    /// A monotonic clock in milliseconds, for event timestamps and `since`.
     fn now(&self) -> f64;
 }

@@ -1,0 +1,242 @@
+//! One refresh across every tab, window and client of the origin that share a refresh URL.
+//!
+//! # The protocol, and why it is safe
+//! Three browser features, each with a fallback:
+//! - **Web Locks** (`navigator.locks`): a tab refreshes only while it holds the lock
+//!   `authflight:<refresh URL>`, so no two contexts present the same refresh token at once. The wait
+//!   is bounded by `lockTimeoutMs`: a frozen tab, a double-mounted component or a hot-reloaded module
+//!   that holds the lock forever delays others by at most that, never forever. Without Web Locks (or
+//!   after the bound) the tab goes on without the lock: the markers below still catch most overlaps.
+//! - **A marker cookie** `authflight_refresh=<state>:<time>:<tab>` (not HttpOnly, holds no token):
+//!   `f` a refresh is in flight, `r` one succeeded, `x` the session expired, `n` one failed; `<time>`
+//!   is epoch milliseconds. Cookie reads go through the browser's shared cookie store, so a tab that
+//!   gets the lock sees what the previous holder wrote (localStorage can be read stale across tabs).
+//!   Under the lock a tab reads it first: `r`/`x` newer than the request that triggered this refresh
+//!   means another context already refreshed (replay) or found the session over (expire) — no call.
+//!   An `f` seen while holding the lock belongs to a context that died mid-refresh (reload, close):
+//!   its rotation may still be landing through `keepalive`, so the tab waits for the marker to change
+//!   or for `refreshTimeoutMs` from that start before it refreshes, and never presents the old token
+//!   while the rotation could still land.
+//! - **BroadcastChannel** `authflight:<refresh URL>`: `refreshed`, `expired` and `login` reach every
+//!   other client at once, so their requests sent before a refresh replay without one, their
+//!   session-expired listeners fire once, and a login anywhere re-enables refresh everywhere.
+//!
+//! The refresh itself uses `keepalive`, so a rotation the server performed still stores its cookies
+//! when the page unloads mid-refresh. The cookies themselves are always consistent: the browser
+//! stores the rotated pair before the refreshing tab sees the response, and a later refresh reads
+//! them at send time. A stale marker can therefore only cause one extra valid refresh, never a reuse.
+
+use crate::browser::global::{global_get, performance_now, read_cookie};
+use crate::browser::refresh;
+use crate::browser::settings::Settings;
+use crate::engine::{RefreshOutcome, Verdict};
+use js_sys::{Function, Promise, Reflect};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::BroadcastChannel;
+
+#[wasm_bindgen(inline_js = "
+export function lock(name, ms) {
+  const locks = globalThis.navigator && navigator.locks;
+  if (!locks || typeof AbortSignal.timeout !== 'function') return Promise.resolve(null);
+  return new Promise((granted) => {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    locks.request(name, { signal: AbortSignal.timeout(ms) }, () => { granted(release); return held; })
+      .catch(() => granted(null));
+  });
+}
+export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+export function epoch_origin() { return performance.timeOrigin; }
+")]
+extern "C" {
+    /// Resolves to a release function once `name` is held, or `null` (no Web Locks, or `ms` passed).
+    fn lock(name: &str, ms: u32) -> Promise;
+    fn sleep(ms: u32) -> Promise;
+    fn epoch_origin() -> f64;
+}
+
+/// The `onmessage` handler of the channel.
+type OnMessage = Closure<dyn Fn(web_sys::MessageEvent)>;
+
+const COOKIE: &str = "authflight_refresh";
+
+/// A message between clients of the same refresh URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Message {
+    Refreshed,
+    Expired,
+    Login,
+}
+
+impl Message {
+    fn as_str(self) -> &'static str {
+        match self {
+            Message::Refreshed => "refreshed",
+            Message::Expired => "expired",
+            Message::Login => "login",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Message> {
+        match s {
+            "refreshed" => Some(Message::Refreshed),
+            "expired" => Some(Message::Expired),
+            "login" => Some(Message::Login),
+            _ => None,
+        }
+    }
+}
+
+/// This client's link to the others: the lock name, the channel, and its marker id.
+#[derive(Debug)]
+pub(crate) struct Tabs {
+    name: String,
+    channel: Option<BroadcastChannel>,
+    id: u32,
+    /// Keeps `onmessage` alive as long as the channel.
+    listener: RefCell<Option<OnMessage>>,
+}
+
+impl Tabs {
+    pub fn new(settings: &Settings) -> Tabs {
+        let mut name = String::from("authflight:");
+        name.push_str(&settings.refresh_url);
+        let channel = BroadcastChannel::new(&name).ok();
+        let id = (js_sys::Math::random() * 4_294_967_295.0) as u32;
+        Tabs { name, channel, id, listener: RefCell::new(None) }
+    }
+
+    /// Calls `on` for every message another client posts.
+    pub fn listen(&self, on: impl Fn(Message) + 'static) {
+        let Some(channel) = &self.channel else { return };
+        let closure = OnMessage::new(move |e: web_sys::MessageEvent| {
+            if let Some(m) = e.data().as_string().as_deref().and_then(Message::parse) {
+                on(m);
+            }
+        });
+        channel.set_onmessage(Some(closure.as_ref().unchecked_ref()));
+        *self.listener.borrow_mut() = Some(closure);
+    }
+
+    /// Tells every other client.
+    pub fn post(&self, message: Message) {
+        if let Some(c) = &self.channel {
+            let _ = c.post_message(&JsValue::from_str(message.as_str()));
+        }
+    }
+
+    /// A refresh shared with every other context: see the module docs for the protocol.
+    pub async fn refresh(&self, settings: &Settings, since: f64) -> RefreshOutcome<JsValue> {
+        let since = epoch_origin() + since;
+        let release = JsFuture::from(lock(&self.name, settings.config.lock_timeout_ms)).await.ok();
+        let release = release.and_then(|r| r.dyn_into::<Function>().ok());
+        let outcome = self.refresh_holding(settings, since).await;
+        if let Some(r) = release {
+            let _ = r.call0(&JsValue::UNDEFINED);
+        }
+        outcome
+    }
+
+    async fn refresh_holding(&self, settings: &Settings, since: f64) -> RefreshOutcome<JsValue> {
+        let mut marker = Marker::read();
+        if let Some(Marker { state: b'f', time, tab }) = marker {
+            if tab != self.id {
+                marker = self.wait_for_landing(time, settings.config.refresh_timeout_ms).await;
+            }
+        }
+        match marker {
+            Some(Marker { state: b'r', time, .. }) if time > since => return RefreshOutcome::Refreshed,
+            Some(Marker { state: b'x', time, .. }) if time > since => {
+                return RefreshOutcome::Expired { status: None }
+            }
+            _ => {}
+        }
+        let start = now();
+        self.write(b'f', start);
+        let outcome = refresh::refresh(settings).await;
+        let outcome = match outcome.verdict() {
+            // Rejected, but another context rotated while we were not holding the lock (no Web
+            // Locks, or the bound passed): its new cookies are in place, so this is no logout.
+            Verdict::Expired if self.rotated_elsewhere(start) => RefreshOutcome::Refreshed,
+            _ => outcome,
+        };
+        let (state, message) = match outcome.verdict() {
+            Verdict::Refreshed => (b'r', Some(Message::Refreshed)),
+            Verdict::Expired => (b'x', Some(Message::Expired)),
+            Verdict::Failed => (b'n', None),
+        };
+        self.write(state, now());
+        if let Some(m) = message {
+            self.post(m);
+        }
+        outcome
+    }
+
+    /// Waits while a refresh another context started at `started` may still land; returns the marker then.
+    async fn wait_for_landing(&self, started: f64, timeout_ms: u32) -> Option<Marker> {
+        let deadline = started + f64::from(timeout_ms);
+        loop {
+            let m = Marker::read();
+            let still_in_flight = matches!(m, Some(Marker { state: b'f', time, .. }) if time == started);
+            if !still_in_flight || now() >= deadline {
+                return m;
+            }
+            let _ = JsFuture::from(sleep(50)).await;
+        }
+    }
+
+    fn rotated_elsewhere(&self, since: f64) -> bool {
+        matches!(Marker::read(), Some(Marker { state: b'r' | b'f', time, tab }) if tab != self.id && time >= since)
+    }
+
+    fn write(&self, state: u8, time: f64) {
+        let document = global_get("document");
+        if !document.is_object() {
+            return;
+        }
+        let mut v = String::from(COOKIE);
+        v.push('=');
+        v.push(state as char);
+        v.push(':');
+        v.push_str(&(time as u64).to_string());
+        v.push(':');
+        v.push_str(&self.id.to_string());
+        v.push_str("; path=/; max-age=86400; samesite=lax");
+        let _ = Reflect::set(&document, &JsValue::from_str("cookie"), &JsValue::from_str(&v));
+    }
+}
+
+impl Drop for Tabs {
+    fn drop(&mut self) {
+        if let Some(c) = &self.channel {
+            c.set_onmessage(None);
+            c.close();
+        }
+    }
+}
+
+/// Epoch milliseconds, comparable across tabs.
+fn now() -> f64 {
+    epoch_origin() + performance_now()
+}
+
+/// The parsed marker cookie.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Marker {
+    state: u8,
+    time: f64,
+    tab: u32,
+}
+
+impl Marker {
+    fn read() -> Option<Marker> {
+        let v = read_cookie(COOKIE)?;
+        let mut parts = v.split(':');
+        let state = *parts.next()?.as_bytes().first()?;
+        let time = parts.next()?.parse::<u64>().ok()? as f64;
+        let tab = parts.next()?.parse().ok()?;
+        Some(Marker { state, time, tab })
+    }
+}
