@@ -262,7 +262,8 @@ fn is_token(s: &str) -> bool {
 /// Lower-cases `http(s)://host[:port]`, drops a trailing `/` and a default port; `None` if it is not an origin.
 pub(crate) fn normalize_origin(input: &str) -> Option<String> {
     let s = input.trim().trim_end_matches('/').to_ascii_lowercase();
-    let (scheme, rest) = s.split_once("://")?;
+    let colon = s.find(':')?;
+    let (scheme, rest) = (&s[..colon], s[colon + 1..].strip_prefix("//")?);
     let default_port = match scheme {
         "http" => ":80",
         "https" => ":443",
@@ -286,12 +287,9 @@ pub(crate) fn normalize_origin(input: &str) -> Option<String> {
 /// The origin (`scheme://host[:port]`) of an absolute http(s) URL, normalised like [`normalize_origin`].
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let mut s = String::from(scheme);
-    s.push_str("://");
-    s.push_str(&rest[..end]);
-    normalize_origin(&s)
+    let start = url.find(':')? + 3;
+    let end = url.get(start..)?.find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    normalize_origin(url.get(..end)?)
 }
 
 #[cfg(test)]

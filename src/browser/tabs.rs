@@ -200,9 +200,9 @@ impl Tabs {
         v.push('=');
         v.push(state as char);
         v.push(':');
-        v.push_str(&(time as u64).to_string());
+        push_decimal(&mut v, time as u64);
         v.push(':');
-        v.push_str(&self.id.to_string());
+        push_decimal(&mut v, u64::from(self.id));
         v.push_str("; path=/; max-age=86400; samesite=lax");
         let _ = Reflect::set(&document, &JsValue::from_str("cookie"), &JsValue::from_str(&v));
     }
@@ -215,6 +215,21 @@ impl Drop for Tabs {
             c.close();
         }
     }
+}
+
+/// Appends `n` in decimal (without the formatting machinery, which costs kilobytes of wasm).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[i..].iter().for_each(|d| out.push(char::from(*d)));
 }
 
 /// Epoch milliseconds, comparable across tabs.

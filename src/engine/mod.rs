@@ -14,6 +14,7 @@
 
 mod events;
 mod flight;
+mod outcome;
 mod transport;
 
 pub use events::{Event, EventKind, Listeners, Stats};
@@ -22,9 +23,7 @@ pub use transport::{RefreshOutcome, Transport, Verdict};
 use crate::error::AuthError;
 use events::Counters;
 use flight::{Flight, Ticket};
-use futures::channel::oneshot;
-use futures::future::{select, Either, LocalBoxFuture, Shared};
-use futures::FutureExt;
+use futures::future::{select, Either};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -38,7 +37,7 @@ pub trait Observer: 'static {
     fn event(&self, event: &Event);
 }
 
-type Waiter<C> = Shared<LocalBoxFuture<'static, RefreshOutcome<C>>>;
+type Waiter<C> = outcome::Outcome<RefreshOutcome<C>>;
 
 /// The single-flight refresh engine over a [`Transport`]. Cloning shares the same state.
 pub struct Engine<T: Transport> {
@@ -174,11 +173,7 @@ impl<T: Transport> Engine<T> {
 
     /// Starts refresh `number` in its own task and returns the future every waiter shares.
     fn start_refresh(&self, number: u32, id: u32, since: f64) -> Waiter<T::Cause> {
-        let (tx, rx) = oneshot::channel();
-        let waiter = rx
-            .map(|r| r.unwrap_or(RefreshOutcome::Failed { status: None, cause: None }))
-            .boxed_local()
-            .shared();
+        let (setter, waiter) = outcome::channel(RefreshOutcome::Failed { status: None, cause: None });
         self.inner.flight.borrow_mut().started(number, waiter.clone());
         Counters::bump(&self.inner.counters.refreshes_started);
         self.emit(id, EventKind::RefreshStarted { refresh: number });
@@ -190,7 +185,7 @@ impl<T: Transport> Engine<T> {
                 Verdict::Refreshed => RefreshOutcome::Refreshed,
                 _ => outcome,
             };
-            let _ = tx.send(outcome);
+            setter.set(outcome);
         }));
         waiter
     }
