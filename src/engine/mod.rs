@@ -5,7 +5,7 @@
 //!
 //! # The protocol
 //! 1. A request records the current *generation* and is sent as is (access token first).
-//! 2. If its response has an auth status, the [`Flight`] decides: replay at once when a refresh
+//! 2. If its response has an auth status, the single-flight state decides: replay at once when a refresh
 //!    succeeded since it was sent; fail fast when the session is known to be over; otherwise join
 //!    the refresh in flight, or start one. The refresh runs in a spawned task, so an aborted
 //!    waiter never cancels it, and every waiter shares its one outcome.
