@@ -118,6 +118,7 @@ export function App() {
   });
 
   const loggedIn = (name) => {
+    phaseRef.current = 'dashboard'; // our own logged_in event must not trigger resume()
     api.markLoggedIn();
     setUser(name);
     setMessage(null);
