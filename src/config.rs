@@ -1,6 +1,9 @@
 //! Client options: a validated [`Config`], built with [`ConfigBuilder`] or deserialised from [`Options`].
 
 use crate::error::ConfigError;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use serde::Deserialize;
 
 /// Where the CSRF token is read from and which header carries it (Django: `csrftoken` → `X-CSRFToken`).

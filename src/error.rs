@@ -1,7 +1,8 @@
 //! The one error type of authflight, shared by the Rust API and the JS surface.
 
-use std::borrow::Cow;
-use std::fmt;
+use alloc::borrow::Cow;
+use alloc::string::String;
+use core::fmt;
 
 /// The default cause type of [`AuthError`]: the JS value `fetch` rejected with.
 #[cfg(target_arch = "wasm32")]
@@ -178,7 +179,7 @@ impl<C> fmt::Display for AuthError<C> {
     }
 }
 
-impl<C: fmt::Debug> std::error::Error for AuthError<C> {}
+impl<C: fmt::Debug> core::error::Error for AuthError<C> {}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,7 @@
 //! Bindings to the global scope that work in windows and workers alike.
 
+use alloc::string::String;
+
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{Request, RequestInit};
@@ -37,7 +39,7 @@ pub(crate) fn read_cookie(name: &str) -> Option<String> {
     let all = string_prop(&global_get("document"), "cookie")?;
     all.split(';').find_map(|pair| {
         let (k, v) = pair.trim_start().split_once('=')?;
-        (k == name).then(|| v.to_string())
+        (k == name).then(|| String::from(v))
     })
 }
 

@@ -1,5 +1,7 @@
 //! Turning `fetch(input, init)` arguments into a `Request`, and deciding whether authflight handles it.
 
+use alloc::string::String;
+
 use crate::browser::global::{is_abort_error, read_cookie};
 use crate::browser::settings::Settings;
 use crate::config::origin_of;

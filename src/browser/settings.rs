@@ -1,5 +1,7 @@
 //! A [`Config`] resolved against the page: absolute refresh URL, the page's origin, the classifier.
 
+use alloc::string::String;
+
 use crate::browser::global::location_href;
 use crate::config::origin_of;
 use crate::{Config, ConfigError};

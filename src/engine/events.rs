@@ -2,8 +2,9 @@
 
 use crate::engine::{Observer, Verdict};
 use crate::error::ErrorCode;
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 
 /// One step in a request's or a refresh's life.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -149,8 +150,8 @@ pub struct Listeners {
     entries: RefCell<Vec<(u32, Option<&'static str>, Callback)>>,
 }
 
-impl std::fmt::Debug for Listeners {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Listeners").field("count", &self.entries.borrow().len()).finish()
     }
 }

@@ -78,7 +78,7 @@ impl<W: Clone> Flight<W> {
         let started_at = self.in_flight.take().map(|(_, _, logins)| logins);
         match verdict {
             Verdict::Expired if started_at.is_some_and(|l| l != self.logins) => (Verdict::Refreshed, false),
-            Verdict::Expired => (verdict, !std::mem::replace(&mut self.expired, true)),
+            Verdict::Expired => (verdict, !core::mem::replace(&mut self.expired, true)),
             Verdict::Refreshed => {
                 self.generation += 1;
                 (verdict, false)
@@ -94,7 +94,7 @@ impl<W: Clone> Flight<W> {
 
     /// Another tab found the session expired; `true` if this client had not known yet.
     pub fn expired_elsewhere(&mut self) -> bool {
-        !std::mem::replace(&mut self.expired, true)
+        !core::mem::replace(&mut self.expired, true)
     }
 
     /// A new login: refresh handling resumes and older requests may replay once.

@@ -24,8 +24,10 @@ use crate::error::AuthError;
 use events::Counters;
 use flight::{Flight, Ticket};
 use futures::future::{select, Either};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 
 /// Receives the engine's events. Called synchronously; it must not block.
 pub trait Observer: 'static {
@@ -53,14 +55,14 @@ struct Inner<T: Transport> {
     observer: Option<Box<dyn Observer>>,
 }
 
-impl<T: Transport> std::fmt::Debug for Engine<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<T: Transport> core::fmt::Debug for Engine<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Engine").field("stats", &self.stats()).finish_non_exhaustive()
     }
 }
 
 /// A handle to an [`Engine`] that does not keep it alive (for callbacks the engine's owner holds).
-pub struct WeakEngine<T: Transport>(std::rc::Weak<Inner<T>>);
+pub struct WeakEngine<T: Transport>(alloc::rc::Weak<Inner<T>>);
 
 impl<T: Transport> WeakEngine<T> {
     /// The engine, if it still exists.
@@ -69,8 +71,8 @@ impl<T: Transport> WeakEngine<T> {
     }
 }
 
-impl<T: Transport> std::fmt::Debug for WeakEngine<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<T: Transport> core::fmt::Debug for WeakEngine<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("WeakEngine")
     }
 }

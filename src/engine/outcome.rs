@@ -3,11 +3,12 @@
 //! Lighter than `futures::future::Shared` over a oneshot (no locks, no slab): the engine is
 //! single-threaded, as a browser event loop is.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 struct Slot<O> {
     value: Option<O>,
@@ -43,7 +44,7 @@ impl<O> Setter<O> {
         let wakers = {
             let mut slot = self.slot.borrow_mut();
             slot.value = Some(value);
-            std::mem::take(&mut slot.wakers)
+            core::mem::take(&mut slot.wakers)
         };
         wakers.into_iter().flatten().for_each(Waker::wake);
     }

@@ -9,7 +9,7 @@ use crate::browser::AuthClient;
 use crate::engine::{Event, EventKind};
 use crate::{AuthError, ConfigError};
 use js_sys::{Function, Promise};
-use std::rc::Rc;
+use alloc::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

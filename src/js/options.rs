@@ -1,6 +1,8 @@
 //! Reading the JS options object into a [`Config`], naming the field of any bad value.
 
 use crate::{Config, ConfigError, Csrf};
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -114,14 +116,15 @@ fn millis(o: &JsValue, key: &'static str) -> Result<Option<u32>, ConfigError> {
         return Ok(None);
     }
     match v.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=4_294_967_295.0).contains(&n) => Ok(Some(n as u32)),
+        Some(n) if n >= 0.0 && f64::from(n as u32) == n => Ok(Some(n as u32)),
         _ => Err(ConfigError::new(key, "must be a whole number of milliseconds")),
     }
 }
 
 fn status(v: &JsValue) -> Option<u16> {
     let n = v.as_f64()?;
-    (n.fract() == 0.0 && (100.0..=599.0).contains(&n)).then_some(n as u16)
+    let s = n as u16;
+    (f64::from(s) == n && (100..=599).contains(&s)).then_some(s)
 }
 
 fn headers(o: &JsValue) -> Result<Option<Vec<(String, String)>>, ConfigError> {
