@@ -205,7 +205,8 @@ async fn rejected_refresh_expires_all_20_waiters_and_tells_the_app_once() {
 #[wasm_bindgen_test]
 async fn refresh_500_is_refresh_failed_not_a_logout() {
     expired_session().await;
-    post_test("/api/test/fault/", r#"{"kind":"500","count":1}"#).await;
+    // Slow enough that all five 401s arrive while the refresh is in flight.
+    post_test("/api/test/fault/", r#"{"kind":"500","count":1,"refresh_delay_ms":300}"#).await;
     let api = client();
     let fired = Rc::new(Cell::new(0));
     let f = fired.clone();
@@ -234,6 +235,23 @@ async fn refresh_timeout_is_refresh_failed_with_a_cause() {
     let e = call(&api, "/api/me/", JsValue::UNDEFINED).await.unwrap_err();
     assert_eq!(code(&e), "refresh_failed");
     assert_eq!(get(&get(&e, "cause"), "name").as_string().as_deref(), Some("TimeoutError"));
+    assert!(!api.session_expired());
+    post_test("/api/test/reset/", "{}").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_timed_out_refresh_is_joined_not_sent_again() {
+    expired_session().await;
+    post_test("/api/test/fault/", r#"{"refresh_delay_ms":1200}"#).await;
+    let api = client_with(&[("refreshTimeoutMs", 400.into())]);
+    let first = call(&api, "/api/me/", JsValue::UNDEFINED).await.unwrap_err();
+    assert_eq!(code(&first), "refresh_failed");
+    // The server is still rotating the token the timed-out call presented: the next 401 must wait
+    // for that call instead of presenting the same refresh token again.
+    let second = call(&api, "/api/me/", JsValue::UNDEFINED).await.unwrap();
+    assert_eq!(second.status(), 200);
+    let s = server_stats().await;
+    assert_eq!((num(&s, "refresh_calls"), num(&s, "refresh_reused")), (1, 0));
     assert!(!api.session_expired());
     post_test("/api/test/reset/", "{}").await;
 }

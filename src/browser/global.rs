@@ -16,6 +16,31 @@ extern "C" {
     pub(crate) fn performance_now() -> f64;
 }
 
+// Small helpers that are shorter in JS than through web-sys (and work in windows and workers).
+#[wasm_bindgen(inline_js = "
+export function lock(name, ms) {
+  const locks = globalThis.navigator && navigator.locks;
+  if (!locks || typeof AbortSignal.timeout !== 'function') return Promise.resolve(null);
+  return new Promise((granted) => {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    locks.request(name, { signal: AbortSignal.timeout(ms) }, () => { granted(release); return held; })
+      .catch(() => granted(null));
+  });
+}
+export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+export function epoch_origin() { return performance.timeOrigin; }
+")]
+extern "C" {
+    /// Resolves to a release function once Web Lock `name` is held, or to `null` (no Web Locks, or
+    /// `ms` passed first).
+    pub(crate) fn lock(name: &str, ms: u32) -> Promise;
+    /// Resolves after `ms` milliseconds.
+    pub(crate) fn sleep(ms: u32) -> Promise;
+    /// `performance.timeOrigin`: epoch milliseconds when this context started.
+    pub(crate) fn epoch_origin() -> f64;
+}
+
 /// `globalThis[name]`, or `undefined`.
 pub(crate) fn global_get(name: &str) -> JsValue {
     Reflect::get(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)

@@ -10,15 +10,15 @@ mod tabs;
 
 use crate::engine::{Engine, Event, Listeners, RefreshOutcome, Stats, Transport};
 use crate::{AuthError, Config};
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
 use futures::future::{ready, LocalBoxFuture};
 use futures::FutureExt;
 use global::{fetch_request, performance_now};
 use js_sys::{Function, Promise};
 use request::{apply_csrf, fetch_error, route, Route};
 use settings::Settings;
-use alloc::boxed::Box;
-use alloc::rc::Rc;
-use alloc::string::String;
 use tabs::{Message, Tabs};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -28,6 +28,7 @@ use web_sys::{Request, Response};
 #[derive(Debug)]
 pub struct BrowserTransport {
     settings: Rc<Settings>,
+    refresher: Rc<refresh::Refresher>,
     /// Coordination with other tabs and clients; `None` with `crossTab: false`.
     tabs: Option<Rc<Tabs>>,
 }
@@ -62,12 +63,12 @@ impl Transport for BrowserTransport {
     }
 
     fn refresh(&self, since: f64) -> LocalBoxFuture<'static, RefreshOutcome<JsValue>> {
-        let settings = self.settings.clone();
+        let refresher = self.refresher.clone();
         let tabs = self.tabs.clone();
         async move {
             match tabs {
-                Some(tabs) => tabs.refresh(&settings, since).await,
-                None => refresh::refresh(&settings).await,
+                Some(tabs) => tabs.refresh(&refresher, since).await,
+                None => refresher.run().await,
             }
         }
         .boxed_local()
@@ -129,7 +130,8 @@ impl AuthClient {
         let tabs = settings.config.cross_tab.then(|| Rc::new(Tabs::new(&settings)));
         let listeners = Rc::new(Listeners::default());
         let observer: Box<dyn crate::engine::Observer> = Box::new(listeners.clone());
-        let transport = BrowserTransport { settings, tabs: tabs.clone() };
+        let refresher = Rc::new(refresh::Refresher::new(settings.clone()));
+        let transport = BrowserTransport { settings, refresher, tabs: tabs.clone() };
         let engine = Engine::new(transport, statuses, Some(observer));
         if let Some(tabs) = tabs {
             let weak = engine.downgrade();

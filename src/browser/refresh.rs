@@ -1,35 +1,76 @@
-//! The refresh call itself: never intercepted, bounded by a timeout, classified into an outcome.
+//! The refresh call itself: never intercepted, never sent twice at once, classified into an outcome.
 
-use crate::browser::global::fetch_url;
+use crate::browser::global::{fetch_url, sleep};
 use crate::browser::request::{apply_csrf_headers, is_safe_method};
 use crate::browser::settings::Settings;
 use crate::engine::{RefreshOutcome, Verdict};
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use futures::future::{select, Either};
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestCache, RequestCredentials, RequestInit, Response};
+use web_sys::{Headers, RequestCache, RequestCredentials, RequestInit, Response};
 
-/// Sends one refresh request with the browser's cookies and classifies the answer.
-///
-/// The answer's body is never read unless the app's `classifyRefresh` reads it: the tokens stay
-/// in HttpOnly cookies, out of reach of this library and of scripts.
-pub(crate) async fn refresh(settings: &Settings) -> RefreshOutcome<JsValue> {
-    let res = match send(settings) {
-        Ok(p) => JsFuture::from(p).await,
-        Err(e) => Err(e),
-    };
-    let res: Response = match res {
-        Ok(r) => r.unchecked_into(),
-        Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
-    };
-    let status = res.status();
-    match &settings.classify {
-        None => Verdict::from_status(status).into_outcome(status),
-        Some(f) => match classify_with(f, &res).await {
-            Ok(verdict) => verdict.into_outcome(status),
-            Err(cause) => RefreshOutcome::Failed { status: Some(status), cause: Some(cause) },
-        },
+/// The refresh call of one client. A call that outlives `refreshTimeoutMs` is not aborted: its waiters
+/// get `refresh_failed`, but the call stays in flight and the next refresh joins it instead of
+/// sending the same refresh token again (the server may still rotate it, and its cookies still land).
+#[derive(Debug)]
+pub(crate) struct Refresher {
+    pub settings: Rc<Settings>,
+    in_flight: RefCell<Option<Promise>>,
+}
+
+impl Refresher {
+    pub fn new(settings: Rc<Settings>) -> Refresher {
+        Refresher { settings, in_flight: RefCell::new(None) }
     }
+
+    /// Whether a call that timed out is still waiting for its answer.
+    pub fn is_pending(&self) -> bool {
+        self.in_flight.borrow().is_some()
+    }
+
+    /// Sends a refresh (or joins the one still in flight) and classifies the answer.
+    ///
+    /// The answer's body is never read unless the app's `classifyRefresh` reads it: the tokens stay
+    /// in HttpOnly cookies, out of reach of this library and of scripts.
+    pub async fn run(&self) -> RefreshOutcome<JsValue> {
+        let joined = self.in_flight.borrow().clone();
+        let call = match joined {
+            Some(call) => call,
+            None => match send(&self.settings) {
+                Ok(call) => call,
+                Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
+            },
+        };
+        *self.in_flight.borrow_mut() = Some(call.clone());
+        let timeout = sleep(self.settings.config.refresh_timeout_ms);
+        let res = match select(JsFuture::from(call), JsFuture::from(timeout)).await {
+            Either::Left((res, _)) => res,
+            Either::Right(_) => return RefreshOutcome::Failed { status: None, cause: Some(timeout_error()) },
+        };
+        *self.in_flight.borrow_mut() = None;
+        let res: Response = match res {
+            Ok(r) => r.unchecked_into(),
+            Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
+        };
+        let status = res.status();
+        match &self.settings.classify {
+            None => Verdict::from_status(status).into_outcome(status),
+            Some(f) => match classify_with(f, &res).await {
+                Ok(verdict) => verdict.into_outcome(status),
+                Err(cause) => RefreshOutcome::Failed { status: Some(status), cause: Some(cause) },
+            },
+        }
+    }
+}
+
+/// An `Error` named `TimeoutError`, like the one `AbortSignal.timeout` produces.
+fn timeout_error() -> JsValue {
+    let e = js_sys::Error::new("the refresh took longer than refreshTimeoutMs");
+    e.set_name("TimeoutError");
+    e.into()
 }
 
 fn send(settings: &Settings) -> Result<Promise, JsValue> {
@@ -49,7 +90,6 @@ fn send(settings: &Settings) -> Result<Promise, JsValue> {
     }
     init.set_credentials(RequestCredentials::Include);
     init.set_cache(RequestCache::NoStore);
-    init.set_signal(Some(&AbortSignal::timeout_with_u32(c.refresh_timeout_ms)));
     // Let the rotation finish even if the page unloads mid-refresh (the body is tiny).
     let _ = Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
     fetch_url(&settings.refresh_url, &init)

@@ -26,37 +26,17 @@
 //! stores the rotated pair before the refreshing tab sees the response, and a later refresh reads
 //! them at send time. A stale marker can therefore only cause one extra valid refresh, never a reuse.
 
-use crate::browser::global::{global_get, performance_now, read_cookie};
-use crate::browser::refresh;
+use crate::browser::global::{epoch_origin, global_get, lock, performance_now, read_cookie, sleep};
+use crate::browser::refresh::Refresher;
 use crate::browser::settings::Settings;
 use crate::engine::{RefreshOutcome, Verdict};
-use js_sys::{Function, Promise, Reflect};
+use alloc::rc::Rc;
 use alloc::string::String;
 use core::cell::RefCell;
+use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::BroadcastChannel;
-
-#[wasm_bindgen(inline_js = "
-export function lock(name, ms) {
-  const locks = globalThis.navigator && navigator.locks;
-  if (!locks || typeof AbortSignal.timeout !== 'function') return Promise.resolve(null);
-  return new Promise((granted) => {
-    let release;
-    const held = new Promise((r) => { release = r; });
-    locks.request(name, { signal: AbortSignal.timeout(ms) }, () => { granted(release); return held; })
-      .catch(() => granted(null));
-  });
-}
-export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
-export function epoch_origin() { return performance.timeOrigin; }
-")]
-extern "C" {
-    /// Resolves to a release function once `name` is held, or `null` (no Web Locks, or `ms` passed).
-    fn lock(name: &str, ms: u32) -> Promise;
-    fn sleep(ms: u32) -> Promise;
-    fn epoch_origin() -> f64;
-}
 
 /// The `onmessage` handler of the channel.
 type OnMessage = Closure<dyn Fn(web_sys::MessageEvent)>;
@@ -129,22 +109,36 @@ impl Tabs {
     }
 
     /// A refresh shared with every other context: see the module docs for the protocol.
-    pub async fn refresh(&self, settings: &Settings, since: f64) -> RefreshOutcome<JsValue> {
+    pub async fn refresh(self: &Rc<Self>, refresher: &Rc<Refresher>, since: f64) -> RefreshOutcome<JsValue> {
         let since = epoch_origin() + since;
-        let release = JsFuture::from(lock(&self.name, settings.config.lock_timeout_ms)).await.ok();
+        let lock_ms = refresher.settings.config.lock_timeout_ms;
+        let release = JsFuture::from(lock(&self.name, lock_ms)).await.ok();
         let release = release.and_then(|r| r.dyn_into::<Function>().ok());
-        let outcome = self.refresh_holding(settings, since).await;
-        if let Some(r) = release {
-            let _ = r.call0(&JsValue::UNDEFINED);
+        let outcome = self.refresh_holding(refresher, since).await;
+        if refresher.is_pending() {
+            // Timed out but still in flight: keep the lock, and the marker at `f`, until the call
+            // settles, so no other context presents the same refresh token meanwhile.
+            let (tabs, refresher) = (self.clone(), refresher.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                while refresher.is_pending() {
+                    let settled = refresher.run().await;
+                    if !refresher.is_pending() {
+                        tabs.record(&settled);
+                    }
+                }
+                unlock(release);
+            });
+        } else {
+            unlock(release);
         }
         outcome
     }
 
-    async fn refresh_holding(&self, settings: &Settings, since: f64) -> RefreshOutcome<JsValue> {
+    async fn refresh_holding(&self, refresher: &Refresher, since: f64) -> RefreshOutcome<JsValue> {
         let mut marker = Marker::read();
         if let Some(Marker { state: b'f', time, tab }) = marker {
-            if tab != self.id {
-                marker = self.wait_for_landing(time, settings.config.refresh_timeout_ms).await;
+            if tab != self.id && !refresher.is_pending() {
+                marker = self.wait_for_landing(time, refresher.settings.config.refresh_timeout_ms).await;
             }
         }
         match marker {
@@ -155,14 +149,25 @@ impl Tabs {
             _ => {}
         }
         let start = now();
-        self.write(b'f', start);
-        let outcome = refresh::refresh(settings).await;
-        let outcome = match outcome.verdict() {
+        if !refresher.is_pending() {
+            self.write(b'f', start);
+        }
+        let outcome = match refresher.run().await {
             // Rejected, but another context rotated while we were not holding the lock (no Web
             // Locks, or the bound passed): its new cookies are in place, so this is no logout.
-            Verdict::Expired if self.rotated_elsewhere(start) => RefreshOutcome::Refreshed,
-            _ => outcome,
+            o if o.verdict() == Verdict::Expired && self.rotated_elsewhere(start) => {
+                RefreshOutcome::Refreshed
+            }
+            o => o,
         };
+        if !refresher.is_pending() {
+            self.record(&outcome);
+        }
+        outcome
+    }
+
+    /// Writes the marker for a settled refresh and tells the other clients.
+    fn record(&self, outcome: &RefreshOutcome<JsValue>) {
         let (state, message) = match outcome.verdict() {
             Verdict::Refreshed => (b'r', Some(Message::Refreshed)),
             Verdict::Expired => (b'x', Some(Message::Expired)),
@@ -172,7 +177,6 @@ impl Tabs {
         if let Some(m) = message {
             self.post(m);
         }
-        outcome
     }
 
     /// Waits while a refresh another context started at `started` may still land; returns the marker then.
@@ -231,6 +235,13 @@ fn push_decimal(out: &mut String, mut n: u64) {
         }
     }
     digits[i..].iter().for_each(|d| out.push(char::from(*d)));
+}
+
+/// Releases a Web Lock taken with `lock` (if it was).
+fn unlock(release: Option<Function>) {
+    if let Some(r) = release {
+        let _ = r.call0(&JsValue::UNDEFINED);
+    }
 }
 
 /// Epoch milliseconds, comparable across tabs.

@@ -21,13 +21,13 @@ pub use events::{Event, EventKind, Listeners, Stats};
 pub use transport::{RefreshOutcome, Transport, Verdict};
 
 use crate::error::AuthError;
-use events::Counters;
-use flight::{Flight, Ticket};
-use futures::future::{select, Either};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
+use events::Counters;
+use flight::{Flight, Ticket};
+use futures::future::{select, Either};
 
 /// Receives the engine's events. Called synchronously; it must not block.
 pub trait Observer: 'static {

@@ -8,8 +8,8 @@ mod options;
 use crate::browser::AuthClient;
 use crate::engine::{Event, EventKind};
 use crate::{AuthError, ConfigError};
-use js_sys::{Function, Promise};
 use alloc::rc::Rc;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -156,6 +156,8 @@ class RefreshView(_CookieRefreshView):
     def post(self, request, *args, **kwargs):
         kind, hang_ms, delay_ms, hang_release = state.begin_refresh()
         request.authflight_refresh = True
+        if delay_ms and kind in ("500", "drop"):
+            time.sleep(delay_ms / 1000)  # a slow server that then fails
         if kind == "500":
             return Response(
                 {"detail": "Injected fault: refresh failed.", "code": "injected_fault"},
