@@ -265,8 +265,8 @@ fn is_token(s: &str) -> bool {
 /// Lower-cases `http(s)://host[:port]`, drops a trailing `/` and a default port; `None` if it is not an origin.
 pub(crate) fn normalize_origin(input: &str) -> Option<String> {
     let s = input.trim().trim_end_matches('/').to_ascii_lowercase();
-    let colon = s.find(':')?;
-    let (scheme, rest) = (&s[..colon], s[colon + 1..].strip_prefix("//")?);
+    let (scheme, rest) = s.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     let default_port = match scheme {
         "http" => ":80",
         "https" => ":443",

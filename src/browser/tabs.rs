@@ -223,18 +223,11 @@ impl Drop for Tabs {
 }
 
 /// Appends `n` in decimal (without the formatting machinery, which costs kilobytes of wasm).
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+fn push_decimal(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
     }
-    digits[i..].iter().for_each(|d| out.push(char::from(*d)));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Releases a Web Lock taken with `lock` (if it was).
