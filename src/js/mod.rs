@@ -195,7 +195,7 @@ impl JsAuthClient {
 
 /// True if `value` is an error thrown or rejected by authflight.
 #[wasm_bindgen(js_name = isAuthError, unchecked_return_type = "value is AuthError")]
-pub fn is_auth_error(value: &JsValue) -> bool {
+pub fn is_auth_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value: &JsValue) -> bool {
     value.is_instance_of::<js_sys::Error>() && crate::browser::name_of(value).as_deref() == Some("AuthError")
 }
 
