@@ -5,8 +5,10 @@
 //! - **Web Locks** (`navigator.locks`): a tab refreshes only while it holds the lock
 //!   `authflight:<refresh URL>`, so no two contexts present the same refresh token at once. The wait
 //!   is bounded by `lockTimeoutMs`: a frozen tab, a double-mounted component or a hot-reloaded module
-//!   that holds the lock forever delays others by at most that, never forever. Without Web Locks (or
-//!   after the bound) the tab goes on without the lock: the markers below still catch most overlaps.
+//!   that holds the lock forever delays others by at most that, never forever. Tabs that give up
+//!   together then queue on a second lock (`...:fallback`), which a stuck holder of the first never
+//!   takes, so they still refresh one at a time. Without Web Locks the tab goes on without a lock:
+//!   the markers below still catch most overlaps.
 //! - **A marker cookie** `authflight_refresh=<state>:<time>:<tab>` (not HttpOnly, holds no token):
 //!   `f` a refresh is in flight, `r` one succeeded, `x` the session expired, `n` one failed; `<time>`
 //!   is epoch milliseconds. Cookie reads go through the browser's shared cookie store, so a tab that
@@ -17,6 +19,9 @@
 //!   its rotation may still be landing through `keepalive`, so the tab waits for the marker to change
 //!   or for `refreshTimeoutMs` from that start before it refreshes, and never presents the old token
 //!   while the rotation could still land.
+//! - **Confirmed rejections only**: a refresh rejected while another context's refresh was in flight
+//!   or had just rotated (possible only without the lock) waits for that one to land and is then no
+//!   logout; only a rejection with no rotation elsewhere expires the session.
 //! - **BroadcastChannel** `authflight:<refresh URL>`: `refreshed`, `expired` and `login` reach every
 //!   other client at once, so their requests sent before a refresh replay without one, their
 //!   session-expired listeners fire once, and a login anywhere re-enables refresh everywhere.
@@ -112,8 +117,14 @@ impl Tabs {
     pub async fn refresh(self: &Rc<Self>, refresher: &Rc<Refresher>, since: f64) -> RefreshOutcome<JsValue> {
         let since = epoch_origin() + since;
         let lock_ms = refresher.settings.config.lock_timeout_ms;
-        let release = JsFuture::from(lock(&self.name, lock_ms)).await.ok();
-        let release = release.and_then(|r| r.dyn_into::<Function>().ok());
+        let mut release = acquire(&self.name, lock_ms).await;
+        if release.is_none() {
+            // The holder is stuck (or there are no Web Locks): the tabs that gave up together queue
+            // on a second lock, which a stuck holder of the first never takes.
+            let mut fallback = self.name.clone();
+            fallback.push_str(":fallback");
+            release = acquire(&fallback, lock_ms).await;
+        }
         let outcome = self.refresh_holding(refresher, since).await;
         if refresher.is_pending() {
             // Timed out but still in flight: keep the lock, and the marker at `f`, until the call
@@ -152,13 +163,10 @@ impl Tabs {
         if !refresher.is_pending() {
             self.write(b'f', start);
         }
-        let outcome = match refresher.run().await {
-            // Rejected, but another context rotated while we were not holding the lock (no Web
-            // Locks, or the bound passed): its new cookies are in place, so this is no logout.
-            o if o.verdict() == Verdict::Expired && self.rotated_elsewhere(start) => {
-                RefreshOutcome::Refreshed
-            }
-            o => o,
+        let outcome = refresher.run().await;
+        let outcome = match outcome.verdict() {
+            Verdict::Expired => self.confirm_rejection(outcome, start, refresher).await,
+            _ => outcome,
         };
         if !refresher.is_pending() {
             self.record(&outcome);
@@ -192,8 +200,27 @@ impl Tabs {
         }
     }
 
-    fn rotated_elsewhere(&self, since: f64) -> bool {
-        matches!(Marker::read(), Some(Marker { state: b'r' | b'f', time, tab }) if tab != self.id && time >= since)
+    /// A rejected refresh ends the session only if no other context rotated meanwhile (possible only
+    /// without the lock): then its cookies are in place, or may still be landing, and this is no logout.
+    async fn confirm_rejection(
+        &self,
+        rejected: RefreshOutcome<JsValue>,
+        start: f64,
+        refresher: &Refresher,
+    ) -> RefreshOutcome<JsValue> {
+        match Marker::read() {
+            Some(Marker { state: b'r', time, tab }) if tab != self.id && time >= start => {
+                RefreshOutcome::Refreshed
+            }
+            Some(Marker { state: b'f', time, tab }) if tab != self.id => {
+                match self.wait_for_landing(time, refresher.settings.config.refresh_timeout_ms).await {
+                    Some(Marker { state: b'r', .. }) => RefreshOutcome::Refreshed,
+                    Some(Marker { state: b'x', .. }) => rejected,
+                    _ => RefreshOutcome::Failed { status: None, cause: None },
+                }
+            }
+            _ => rejected,
+        }
     }
 
     fn write(&self, state: u8, time: f64) {
@@ -228,6 +255,11 @@ fn push_decimal(out: &mut String, n: u64) {
         push_decimal(out, n / 10);
     }
     out.push(char::from(b'0' + (n % 10) as u8));
+}
+
+/// Waits for Web Lock `name` for at most `ms`; its release function, or `None`.
+async fn acquire(name: &str, ms: u32) -> Option<Function> {
+    JsFuture::from(lock(name, ms)).await.ok()?.dyn_into::<Function>().ok()
 }
 
 /// Releases a Web Lock taken with `lock` (if it was).

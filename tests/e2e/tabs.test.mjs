@@ -5,8 +5,8 @@
 //
 // One server for the file (test pages from tests/e2e/pages at "/", pkg/ at "/pkg/", one host name:
 // 127.0.0.1), one Chromium context; each scenario opens fresh tabs and closes them. Tabs start
-// together on an absolute time (T.at(Date.now() + ...)), never on sleeps. Test 4b is marked todo:
-// it reproduces a library race (tabs released by lockTimeoutMs together refresh concurrently).
+// together on an absolute time (T.at(Date.now() + ...)), never on sleeps. Test 4b repeats the race of
+// tabs released by lockTimeoutMs at the same instant (they must queue on the fallback lock).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -219,13 +219,6 @@ describe('cross-tab refresh', { timeout: 120_000 }, () => {
 
   test(
     '4b. a tab holds the lock forever, 6 tabs released by the bound at the same instant → 0 reused, nobody logged out',
-    {
-      todo:
-        'library bug (reported): tabs that pass lockTimeoutMs together all refresh without the lock; the marker ' +
-        'cookie (read, then write) does not serialise them, so the same refresh token is presented 2-4 times, and ' +
-        'a rejected one is called "expired" (false logout of every tab) or, seeing the other\'s in-flight "f", ' +
-        '"refreshed" before its cookies landed (replays fail "unauthorized"). tabs.rs refresh()/rotated_elsewhere()',
-    },
     async (t) => {
       // A short bound only makes the rounds faster; the race is the same at any bound.
       const BOUND_MS = 300;
