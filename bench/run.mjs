@@ -447,7 +447,9 @@ function table(R) {
           countCells[c.id] = `0 / 0 / ${fmtCounts(failed)} of ${n} (all 401)`;
           continue;
         }
-        timeCells[c.id] = `${fmtSummary(r, 2)} (${fmt(ms.median, 0)} ms) ${mark(r.median <= TARGETS.burstRatio)}`;
+        // A client that gave up on requests finishes early: its time is no recovery time.
+        const timeMark = failed.some((x) => x > 0) ? '(not a recovery: requests failed)' : mark(r.median <= TARGETS.burstRatio);
+        timeCells[c.id] = `${fmtSummary(r, 2)} (${fmt(ms.median, 0)} ms) ${timeMark}`;
         const refreshes = xs.map((x) => x.refreshes), reused = xs.map((x) => x.reused);
         const good = refreshes.every((x) => x === 1) && reused.every((x) => x === 0) && failed.every((x) => x === 0);
         countCells[c.id] = `${fmtCounts(refreshes)} / ${fmtCounts(reused)} / ${fmtCounts(failed)} ${mark(good)}`;
