@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-export AUTHFLIGHT_PORT="${AUTHFLIGHT_TEST_PORT:-8765}"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export AUTHFLIGHT_PORT="${AUTHFLIGHT_TEST_PORT:-$(free_port)}"
 export AUTHFLIGHT_DB="${TMPDIR:-/tmp}/authflight-test-$AUTHFLIGHT_PORT.sqlite3"
 LOGS="$ROOT/target/test-logs"
 mkdir -p "$LOGS"
