@@ -2,6 +2,7 @@
 //!
 //! Works wherever `fetch` does (windows and workers). Only this layer touches web-sys.
 
+mod abort;
 mod global;
 pub(crate) mod refresh;
 mod request;
@@ -13,10 +14,10 @@ use crate::{AuthError, Config};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
-use futures::future::{ready, LocalBoxFuture};
+use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use global::{fetch_request, performance_now};
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use request::{apply_csrf, fetch_error, route, Route};
 use settings::Settings;
 use tabs::{Message, Tabs};
@@ -39,6 +40,10 @@ impl Transport for BrowserTransport {
     type Cause = JsValue;
 
     fn duplicate(&self, req: &Request) -> Result<Request, AuthError> {
+        // A request without a body can be sent again as it is: no copy on the hot path.
+        if req.body().is_none() {
+            return Ok(JsValue::from(req).unchecked_into());
+        }
         req.clone().map_err(|_| AuthError::BodyNotReplayable)
     }
 
@@ -51,15 +56,15 @@ impl Transport for BrowserTransport {
         res.status()
     }
 
-    fn aborted(&self, req: &Request) -> LocalBoxFuture<'static, ()> {
-        let signal = req.signal();
-        if signal.aborted() {
-            return ready(()).boxed_local();
+    fn discard(&self, res: Response) {
+        // Release the connection's loader now rather than when the response is collected.
+        if let Some(body) = res.body() {
+            let _ = body.cancel();
         }
-        let fired = Promise::new(&mut |resolve, _| {
-            let _ = signal.add_event_listener_with_callback("abort", &resolve);
-        });
-        JsFuture::from(fired).map(|_| ()).boxed_local()
+    }
+
+    fn aborted(&self, req: &Request) -> LocalBoxFuture<'static, ()> {
+        abort::Aborted::new(req.signal()).boxed_local()
     }
 
     fn refresh(&self, since: f64) -> LocalBoxFuture<'static, RefreshOutcome<JsValue>> {

@@ -134,6 +134,7 @@ impl<T: Transport> Engine<T> {
             return Ok(res);
         }
         self.emit(id, EventKind::AuthFailure { status });
+        transport.discard(res);
         self.wait_for_refresh(id, generation, sent_at, &spare).await?;
         Counters::bump(&self.inner.counters.replayed);
         self.emit(id, EventKind::Replayed);

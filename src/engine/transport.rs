@@ -104,6 +104,10 @@ pub trait Transport: 'static {
     ) -> LocalBoxFuture<'static, Result<Self::Response, AuthError<Self::Cause>>>;
     /// The response's HTTP status.
     fn status(&self, res: &Self::Response) -> u16;
+    /// Drops a response the caller will never see (an auth failure that is replayed or rejected).
+    fn discard(&self, res: Self::Response) {
+        drop(res);
+    }
     /// Resolves when `req`'s abort signal fires (at once if it already has); never if it has none.
     fn aborted(&self, req: &Self::Request) -> LocalBoxFuture<'static, ()>;
     /// Performs one refresh and classifies its result. Never intercepted by the engine.
