@@ -416,6 +416,17 @@ async fn a_401_from_a_foreign_origin_is_handed_back_untouched() {
 }
 
 #[wasm_bindgen_test]
+async fn url_objects_are_accepted_and_refreshed_like_strings() {
+    expired_session().await;
+    let api = client();
+    let u = web_sys::Url::new(&url("/api/me/")).unwrap();
+    let res: Response =
+        JsFuture::from(api.fetch(u.into(), JsValue::UNDEFINED)).await.unwrap().unchecked_into();
+    assert_eq!(res.status(), 200);
+    assert_eq!(num(&server_stats().await, "refresh_calls"), 1);
+}
+
+#[wasm_bindgen_test]
 async fn skip_auth_refresh_opts_a_request_out() {
     expired_session().await;
     let api = client();
