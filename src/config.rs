@@ -1,6 +1,7 @@
 //! Client options: a validated [`Config`], built with [`ConfigBuilder`] or deserialised from [`Options`].
 
 use crate::error::ConfigError;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -200,8 +201,8 @@ pub struct Options {
     pub refresh_url: String,
     /// See [`ConfigBuilder::refresh_method`].
     pub refresh_method: Option<String>,
-    /// See [`ConfigBuilder::refresh_headers`].
-    pub refresh_headers: Option<Vec<(String, String)>>,
+    /// See [`ConfigBuilder::refresh_headers`]: an object of header names to values, as in JavaScript.
+    pub refresh_headers: Option<BTreeMap<String, String>>,
     /// See [`ConfigBuilder::refresh_body`]; `Some(None)` (JSON `null`) sends no body.
     #[serde(default, deserialize_with = "double_option")]
     pub refresh_body: Option<Option<String>>,
@@ -233,7 +234,7 @@ impl TryFrom<Options> for Config {
             b = b.refresh_method(m);
         }
         if let Some(h) = o.refresh_headers {
-            b = b.refresh_headers(h);
+            b = b.refresh_headers(h.into_iter().collect());
         }
         if let Some(body) = o.refresh_body {
             b = b.refresh_body(body);

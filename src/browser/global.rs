@@ -14,6 +14,15 @@ extern "C" {
     pub(crate) fn fetch_url(url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     pub(crate) fn performance_now() -> f64;
+    /// `String(value)`, which may throw (a `toString` that throws, `Object.create(null)`).
+    #[wasm_bindgen(catch, js_name = String)]
+    pub(crate) fn js_string(value: &JsValue) -> Result<js_sys::JsString, JsValue>;
+    /// `Object.keys(value)`, which may throw (a proxy).
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+    pub(crate) fn object_keys(value: &JsValue) -> Result<js_sys::Array, JsValue>;
+    /// `Object.entries(value)`, which may throw (a getter that throws).
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    pub(crate) fn object_entries(value: &JsValue) -> Result<js_sys::Array, JsValue>;
 }
 
 // Small helpers that are shorter in JS than through web-sys (and work in windows and workers).
@@ -29,7 +38,6 @@ export function lock(name, ms) {
   });
 }
 export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
-export function epoch_origin() { return performance.timeOrigin; }
 ")]
 extern "C" {
     /// Resolves to a release function once Web Lock `name` is held, or to `null` (no Web Locks, or
@@ -37,8 +45,6 @@ extern "C" {
     pub(crate) fn lock(name: &str, ms: u32) -> Promise;
     /// Resolves after `ms` milliseconds.
     pub(crate) fn sleep(ms: u32) -> Promise;
-    /// `performance.timeOrigin`: epoch milliseconds when this context started.
-    pub(crate) fn epoch_origin() -> f64;
 }
 
 /// `globalThis[name]`, or `undefined`.

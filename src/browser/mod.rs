@@ -56,6 +56,10 @@ impl Transport for BrowserTransport {
         res.status()
     }
 
+    fn is_handled(&self, res: &Response) -> bool {
+        !res.redirected() || self.settings.handles(crate::config::origin_of(&res.url()).as_deref())
+    }
+
     fn discard(&self, res: Response) {
         // Release the connection's loader now rather than when the response is collected.
         if let Some(body) = res.body() {
@@ -180,7 +184,7 @@ impl AuthClient {
     pub fn mark_logged_in(&self) {
         self.engine.mark_logged_in();
         if let Some(tabs) = &self.engine.transport().tabs {
-            tabs.post(Message::Login);
+            tabs.logged_in();
         }
     }
 
@@ -199,6 +203,8 @@ impl AuthClient {
 pub(crate) fn name_of(value: &JsValue) -> Option<String> {
     global::string_prop(value, "name")
 }
+
+pub(crate) use global::{object_entries, object_keys};
 
 /// The global function `name`, if there is one.
 pub(crate) fn global_fn(name: &str) -> Result<Function, JsValue> {

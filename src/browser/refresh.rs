@@ -3,6 +3,7 @@
 use crate::browser::global::{fetch_url, sleep};
 use crate::browser::request::{apply_csrf_headers, is_safe_method};
 use crate::browser::settings::Settings;
+use crate::engine::outcome::{self, Outcome};
 use crate::engine::{RefreshOutcome, Verdict};
 use alloc::rc::Rc;
 use core::cell::RefCell;
@@ -12,13 +13,19 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestCache, RequestCredentials, RequestInit, Response};
 
-/// The refresh call of one client. A call that outlives `refreshTimeoutMs` is not aborted: its waiters
+/// The refresh call of one client. A call runs, and is classified, in its own task; whoever needs a
+/// refresh while it runs joins it. A call that outlives `refreshTimeoutMs` is not aborted: its waiters
 /// get `refresh_failed`, but the call stays in flight and the next refresh joins it instead of
 /// sending the same refresh token again (the server may still rotate it, and its cookies still land).
-#[derive(Debug)]
 pub(crate) struct Refresher {
     pub settings: Rc<Settings>,
-    in_flight: RefCell<Option<Promise>>,
+    in_flight: RefCell<Option<Outcome<RefreshOutcome<JsValue>>>>,
+}
+
+impl core::fmt::Debug for Refresher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Refresher").field("pending", &self.is_pending()).finish()
+    }
 }
 
 impl Refresher {
@@ -26,43 +33,54 @@ impl Refresher {
         Refresher { settings, in_flight: RefCell::new(None) }
     }
 
-    /// Whether a call that timed out is still waiting for its answer.
+    /// Whether a call is still waiting for its answer (after its waiters timed out).
     pub fn is_pending(&self) -> bool {
         self.in_flight.borrow().is_some()
     }
 
-    /// Sends a refresh (or joins the one still in flight) and classifies the answer.
-    ///
-    /// The answer's body is never read unless the app's `classifyRefresh` reads it: the tokens stay
-    /// in HttpOnly cookies, out of reach of this library and of scripts.
-    pub async fn run(&self) -> RefreshOutcome<JsValue> {
+    /// Sends a refresh (or joins the one in flight) and waits up to `refreshTimeoutMs` for its outcome.
+    pub async fn run(self: &Rc<Self>) -> RefreshOutcome<JsValue> {
         let joined = self.in_flight.borrow().clone();
-        let call = match joined {
-            Some(call) => call,
-            None => match send(&self.settings) {
-                Ok(call) => call,
-                Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
-            },
-        };
-        *self.in_flight.borrow_mut() = Some(call.clone());
-        let timeout = sleep(self.settings.config.refresh_timeout_ms);
-        let res = match select(JsFuture::from(call), JsFuture::from(timeout)).await {
-            Either::Left((res, _)) => res,
-            Either::Right(_) => return RefreshOutcome::Failed { status: None, cause: Some(timeout_error()) },
-        };
-        *self.in_flight.borrow_mut() = None;
-        let res: Response = match res {
-            Ok(r) => r.unchecked_into(),
-            Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
-        };
-        let status = res.status();
-        match &self.settings.classify {
-            None => Verdict::from_status(status).into_outcome(status),
-            Some(f) => match classify_with(f, &res).await {
-                Ok(verdict) => verdict.into_outcome(status),
-                Err(cause) => RefreshOutcome::Failed { status: Some(status), cause: Some(cause) },
-            },
+        let call = joined.unwrap_or_else(|| self.start());
+        match select(call, JsFuture::from(sleep(self.settings.config.refresh_timeout_ms))).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(_) => RefreshOutcome::Failed { status: None, cause: Some(timeout_error()) },
         }
+    }
+
+    fn start(self: &Rc<Self>) -> Outcome<RefreshOutcome<JsValue>> {
+        let (setter, waiter) = outcome::channel(RefreshOutcome::Failed { status: None, cause: None });
+        *self.in_flight.borrow_mut() = Some(waiter.clone());
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let outcome = call(&this.settings).await;
+            *this.in_flight.borrow_mut() = None;
+            setter.set(outcome);
+        });
+        waiter
+    }
+}
+
+/// One refresh request with the browser's cookies, classified.
+///
+/// The answer's body is never read unless the app's `classifyRefresh` reads it: the tokens stay
+/// in HttpOnly cookies, out of reach of this library and of scripts.
+async fn call(settings: &Settings) -> RefreshOutcome<JsValue> {
+    let res = match send(settings) {
+        Ok(p) => JsFuture::from(p).await,
+        Err(e) => Err(e),
+    };
+    let res: Response = match res {
+        Ok(r) => r.unchecked_into(),
+        Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
+    };
+    let status = res.status();
+    match &settings.classify {
+        None => Verdict::from_status(status).into_outcome(status),
+        Some(f) => match classify_with(f, &res).await {
+            Ok(verdict) => verdict.into_outcome(status),
+            Err(cause) => RefreshOutcome::Failed { status: Some(status), cause: Some(cause) },
+        },
     }
 }
 

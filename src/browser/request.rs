@@ -2,11 +2,11 @@
 
 use alloc::string::String;
 
-use crate::browser::global::{is_abort_error, read_cookie};
+use crate::browser::global::{is_abort_error, js_string, read_cookie};
 use crate::browser::settings::Settings;
 use crate::config::origin_of;
 use crate::AuthError;
-use js_sys::{Object, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, ReadableStream, Request, RequestCredentials, RequestInit};
 
@@ -93,7 +93,7 @@ fn build(input: &JsValue, init: Option<&JsValue>) -> Result<Request, AuthError> 
     }
     let url: String = match input.as_string() {
         Some(s) => s,
-        None if input.is_object() => input.unchecked_ref::<Object>().to_string().into(),
+        None if input.is_object() => js_string(input).map_err(network)?.into(),
         None => {
             return Err(network(
                 js_sys::TypeError::new("fetch input must be a string, URL or Request").into(),

@@ -80,7 +80,9 @@ impl<W: Clone> Flight<W> {
             Verdict::Expired if started_at.is_some_and(|l| l != self.logins) => (Verdict::Refreshed, false),
             Verdict::Expired => (verdict, !core::mem::replace(&mut self.expired, true)),
             Verdict::Refreshed => {
+                // New cookies: the session is alive, whatever another tab reported meanwhile.
                 self.generation += 1;
+                self.expired = false;
                 (verdict, false)
             }
             Verdict::Failed => (verdict, false),
@@ -131,6 +133,16 @@ mod tests {
         f.logged_in();
         assert_eq!(f.on_auth_failure(0), Ticket::Replay);
         assert_eq!(f.on_auth_failure(f.generation()), Ticket::Start(2));
+    }
+
+    #[test]
+    fn a_successful_refresh_outweighs_an_expiry_reported_meanwhile() {
+        let mut f: Flight<()> = Flight::new();
+        assert_eq!(f.on_auth_failure(0), Ticket::Start(1));
+        f.started(1, ());
+        assert!(f.expired_elsewhere());
+        f.finish(Verdict::Refreshed);
+        assert!(!f.is_expired());
     }
 
     #[test]

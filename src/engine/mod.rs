@@ -14,7 +14,7 @@
 
 mod events;
 mod flight;
-mod outcome;
+pub(crate) mod outcome;
 mod transport;
 
 pub use events::{Event, EventKind, Listeners, Stats};
@@ -110,7 +110,7 @@ impl<T: Transport> Engine<T> {
 
     /// Sends `req`; on an auth failure waits for the one shared refresh and replays it once.
     pub async fn fetch(&self, req: T::Request) -> Result<T::Response, AuthError<T::Cause>> {
-        let id = self.inner.last_request.get().wrapping_add(1);
+        let id = self.inner.last_request.get().wrapping_add(1).max(1);
         self.inner.last_request.set(id);
         Counters::bump(&self.inner.counters.requests);
         let result = self.run(id, req).await;
@@ -130,7 +130,7 @@ impl<T: Transport> Engine<T> {
         self.emit_at(id, EventKind::Sent, sent_at);
         let res = transport.send(req).await?;
         let status = transport.status(&res);
-        if !self.is_auth_status(status) {
+        if !self.is_auth_status(status) || !transport.is_handled(&res) {
             return Ok(res);
         }
         self.emit(id, EventKind::AuthFailure { status });

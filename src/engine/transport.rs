@@ -104,6 +104,11 @@ pub trait Transport: 'static {
     ) -> LocalBoxFuture<'static, Result<Self::Response, AuthError<Self::Cause>>>;
     /// The response's HTTP status.
     fn status(&self, res: &Self::Response) -> u16;
+    /// Whether `res` came from an origin that gets refresh handling (`false` after a redirect elsewhere).
+    fn is_handled(&self, res: &Self::Response) -> bool {
+        let _ = res;
+        true
+    }
     /// Drops a response the caller will never see (an auth failure that is replayed or rejected).
     fn discard(&self, res: Self::Response) {
         drop(res);

@@ -1,9 +1,10 @@
 //! Reading the JS options object into a [`Config`], naming the field of any bad value.
 
+use crate::browser::{object_entries, object_keys};
 use crate::{Config, ConfigError, Csrf};
 use alloc::string::String;
 use alloc::vec::Vec;
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 const KNOWN: [&str; 11] = [
@@ -25,7 +26,8 @@ pub(crate) fn read(options: &JsValue) -> Result<(Config, Option<Function>), Conf
     if !options.is_object() {
         return Err(ConfigError::new("options", "must be an object with at least refreshUrl"));
     }
-    for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
+    let keys = object_keys(options).map_err(|_| ConfigError::new("options", "must be a plain object"))?;
+    for key in keys.iter() {
         let key = key.as_string().unwrap_or_default();
         if !KNOWN.contains(&key.as_str()) {
             return Err(ConfigError::named(key, "is not an AuthClient option (check its spelling)"));
@@ -137,7 +139,7 @@ fn headers(o: &JsValue) -> Result<Option<Vec<(String, String)>>, ConfigError> {
         return Err(bad);
     }
     let mut out = Vec::new();
-    for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
+    for entry in object_entries(&v).map_err(|_| bad.clone())?.iter() {
         let pair: Array = entry.unchecked_into();
         match (pair.get(0).as_string(), pair.get(1).as_string()) {
             (Some(k), Some(val)) => out.push((k, val)),
