@@ -147,6 +147,18 @@ async fn burst_of_50_after_expiry_refreshes_once() {
 }
 
 #[wasm_bindgen_test]
+async fn with_max_concurrent_a_burst_meets_only_a_few_401s() {
+    expired_session().await;
+    let api = client_with(&[("maxConcurrent", 6.into())]);
+    let results = burst(&api, 50, "capped").await;
+    assert_eq!(results.iter().filter(|r| r.as_ref().is_ok_and(|r| r.status() == 200)).count(), 50);
+    let s = server_stats().await;
+    assert_eq!((num(&s, "refresh_calls"), num(&s, "refresh_reused")), (1, 0));
+    assert!(num(&s, "protected_401") <= 6, "at most the first 6 met the 401: {}", num(&s, "protected_401"));
+    assert_eq!(num(&s, "protected_ok"), 50);
+}
+
+#[wasm_bindgen_test]
 async fn late_401_for_a_request_sent_before_the_refresh_is_replayed_without_refresh() {
     expired_session().await;
     let api = client();

@@ -339,6 +339,10 @@ impl Harness {
         self.net.borrow().server.sends.get(&id).copied().unwrap_or(0)
     }
 
+    fn sends_in_flight(&self) -> usize {
+        self.net.borrow().pending.iter().filter(|op| matches!(op.kind, OpKind::Send { .. })).count()
+    }
+
     fn pending_len(&self) -> usize {
         self.net.borrow().pending.len()
     }
@@ -834,8 +838,18 @@ fn check_common(h: &Harness, seed: u64) {
 }
 
 fn run_no_faults(seed: u64) -> Coverage {
+    run_no_faults_with_cap(seed, None)
+}
+
+/// The same interleavings with `maxConcurrent` set (1 to 6): the cap holds and nothing changes.
+fn run_no_faults_capped(seed: u64) -> Coverage {
+    run_no_faults_with_cap(seed, Some(1 + (seed % 6) as u32))
+}
+
+fn run_no_faults_with_cap(seed: u64, cap: Option<u32>) -> Coverage {
     let mut rng = Rng::new(seed);
     let mut h = Harness::new();
+    h.engine.set_max_concurrent(cap);
     let total = 1 + rng.below(60) as u32;
     // Expiry episodes with at least one 401: (401 count at the episode's start).
     let mut episode_start = 0;
@@ -863,6 +877,9 @@ fn run_no_faults(seed: u64) -> Coverage {
             _ => {}
         }
         assert!(h.server(|s| s.refresh_in_flight) <= 1, "seed {seed}");
+        if let Some(cap) = cap {
+            assert!(h.sends_in_flight() <= cap as usize, "seed {seed}: more than {cap} requests in flight");
+        }
     }
     episodes_with_401 += u32::from(h.server(|s| s.unauthorized) > episode_start);
     check_common(&h, seed);
@@ -997,6 +1014,53 @@ fn random_interleavings_keep_invariants() {
     let c = for_each_seed(run_no_faults);
     println!("{c:?}");
     assert!(c.refreshes > SEEDS as u32 && c.queued > c.refreshes && c.late_replays > 0);
+}
+
+#[test]
+fn random_interleavings_with_a_cap_keep_invariants() {
+    let c = for_each_seed(run_no_faults_capped);
+    assert!(c.refreshes > SEEDS as u32 && c.queued > c.refreshes);
+}
+
+#[test]
+fn capped_burst_after_expiry_meets_only_the_first_401s() {
+    let mut h = Harness::new();
+    let mut rng = Rng::new(21);
+    h.engine.set_max_concurrent(Some(3));
+    h.expire_access();
+    let ids: Vec<u32> = (0..30).map(|_| h.start()).collect();
+    assert_eq!(h.sends_in_flight(), 3, "the cap holds the rest back");
+    loop {
+        let ready = h.deliverable();
+        if ready.is_empty() {
+            break;
+        }
+        h.deliver(ready[rng.below(ready.len())], Fault::None);
+        assert!(h.sends_in_flight() <= 3);
+    }
+    assert_eq!(h.server(|s| s.unauthorized), 3, "only the requests already in flight met the 401");
+    assert_eq!((h.server(|s| s.refresh_calls), h.server(|s| s.reused)), (1, 0));
+    for id in ids {
+        assert_eq!(h.result(id), ok(), "request {id}");
+    }
+    assert_eq!(h.stats().replayed, 3);
+}
+
+#[test]
+fn aborting_a_request_held_back_by_the_cap_frees_its_turn() {
+    let mut h = Harness::new();
+    let mut rng = Rng::new(22);
+    h.engine.set_max_concurrent(Some(1));
+    let a = h.start();
+    let b = h.start();
+    let c = h.start();
+    assert_eq!(h.sends_in_flight(), 1);
+    h.abort(b);
+    h.run();
+    assert_eq!(h.result(b).map(|r| r.is_err()), Some(true), "rejected at once, while held back");
+    assert_eq!(h.sends(b), 0);
+    h.settle(&mut rng);
+    assert_eq!((h.result(a), h.result(c)), (ok(), ok()));
 }
 
 #[test]

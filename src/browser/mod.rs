@@ -135,6 +135,7 @@ impl AuthClient {
     /// Like [`AuthClient::new`], with a JS `classifyRefresh(response)` deciding how a refresh ended.
     pub fn with_classifier(config: Config, classify: Option<Function>) -> Result<AuthClient, AuthError> {
         let statuses = config.auth_statuses.clone();
+        let max_concurrent = config.max_concurrent;
         let settings = Rc::new(Settings::new(config, classify)?);
         let tabs = settings.config.cross_tab.then(|| Rc::new(Tabs::new(&settings)));
         let listeners = Rc::new(Listeners::default());
@@ -142,6 +143,7 @@ impl AuthClient {
         let refresher = Rc::new(refresh::Refresher::new(settings.clone()));
         let transport = BrowserTransport { settings, refresher, tabs: tabs.clone() };
         let engine = Engine::new(transport, statuses, Some(observer));
+        engine.set_max_concurrent(max_concurrent);
         if let Some(tabs) = tabs {
             let weak = engine.downgrade();
             tabs.listen(move |message| {

@@ -43,6 +43,11 @@ impl<W: Clone> Flight<W> {
         self.generation
     }
 
+    /// The refresh in flight, if any.
+    pub fn in_flight(&self) -> Option<W> {
+        self.in_flight.as_ref().map(|(_, w, _)| w.clone())
+    }
+
     pub fn is_expired(&self) -> bool {
         self.expired
     }

@@ -34,6 +34,11 @@ pub(crate) fn channel<O: Clone>(fallback: O) -> (Setter<O>, Outcome<O>) {
 }
 
 impl<O> Setter<O> {
+    /// Whether any waiter still exists (a dropped waiter will never be polled).
+    pub fn has_waiter(&self) -> bool {
+        Rc::strong_count(&self.slot) > 1
+    }
+
     /// Stores `value` and wakes every waiter.
     pub fn set(mut self, value: O) {
         self.fallback = None;

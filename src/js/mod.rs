@@ -57,6 +57,12 @@ export interface AuthClientOptions {
   crossTab?: boolean;
   /** The longest this tab waits for another tab's refresh. Default 15000. */
   lockTimeoutMs?: number;
+  /**
+   * At most this many requests in flight, and none sent while a refresh runs. Default: no cap.
+   * About 6 suits HTTP/1.1 servers (a burst after expiry then meets a handful of 401s, not one per
+   * request); over HTTP/2 a cap only slows bursts down.
+   */
+  maxConcurrent?: number;
 }
 
 /** RequestInit, plus a per-request opt-out of refresh handling. */

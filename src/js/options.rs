@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 12] = [
     "refreshUrl",
     "refreshMethod",
     "refreshHeaders",
@@ -19,6 +19,7 @@ const KNOWN: [&str; 11] = [
     "classifyRefresh",
     "crossTab",
     "lockTimeoutMs",
+    "maxConcurrent",
 ];
 
 /// Validates `options` (see `AuthClientOptions` in the TypeScript types).
@@ -72,6 +73,9 @@ pub(crate) fn read(options: &JsValue) -> Result<(Config, Option<Function>), Conf
     if let Some(ms) = millis(options, "lockTimeoutMs")? {
         b = b.lock_timeout_ms(ms);
     }
+    if let Some(n) = millis(options, "maxConcurrent")? {
+        b = b.max_concurrent(Some(n));
+    }
     let cross_tab = get(options, "crossTab");
     if !cross_tab.is_undefined() {
         b = b.cross_tab(cross_tab.as_bool().ok_or(ConfigError::new("crossTab", "must be true or false"))?);
@@ -112,6 +116,7 @@ fn array(o: &JsValue, key: &'static str) -> Result<Option<Array>, ConfigError> {
     Ok(Some(v.unchecked_into()))
 }
 
+/// A whole number option (milliseconds, or a count).
 fn millis(o: &JsValue, key: &'static str) -> Result<Option<u32>, ConfigError> {
     let v = get(o, key);
     if v.is_undefined() {
@@ -119,7 +124,7 @@ fn millis(o: &JsValue, key: &'static str) -> Result<Option<u32>, ConfigError> {
     }
     match v.as_f64() {
         Some(n) if n >= 0.0 && f64::from(n as u32) == n => Ok(Some(n as u32)),
-        _ => Err(ConfigError::new(key, "must be a whole number of milliseconds")),
+        _ => Err(ConfigError::new(key, "must be a whole number (not negative, no fraction)")),
     }
 }
 
