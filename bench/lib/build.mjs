@@ -12,6 +12,7 @@ export const DIST = path.join(HERE, 'dist');
 
 export const CLIENTS = [
   { id: 'authflight', label: 'authflight' },
+  { id: 'authflight-cap6', label: 'authflight, maxConcurrent 6' },
   { id: 'raw', label: 'raw fetch' },
   { id: 'axios-recipe', label: 'axios interceptor recipe' },
   { id: 'axios-auth-refresh', label: 'axios-auth-refresh' },
@@ -41,7 +42,7 @@ export async function build({ outDir = DIST, minify = true } = {}) {
     const inputs = Object.keys(Object.values(r.metafile.outputs)[0].inputs);
     const js = { raw: fs.statSync(outfile).size, gz: gzipSize(outfile) };
     const wasmFile = path.join(outDir, 'authflight_bg.wasm');
-    const wasm = c.id === 'authflight' ? { raw: fs.statSync(wasmFile).size, gz: gzipSize(wasmFile) } : null;
+    const wasm = c.id.startsWith('authflight') ? { raw: fs.statSync(wasmFile).size, gz: gzipSize(wasmFile) } : null;
     sizes[c.id] = { js, wasm, totalGz: js.gz + (wasm ? wasm.gz : 0), modules: inputs.length };
   }
   return sizes;
