@@ -3,11 +3,12 @@ import init, { AuthClient } from '../../pkg/authflight.js';
 
 export const name = 'authflight';
 
-export async function create({ refreshUrl }) {
+/** A bench client over `new AuthClient({ refreshUrl, ...extra })`. */
+export async function createWith(extra, { refreshUrl }) {
   const t0 = performance.now();
   const wasm = await init();
   const t1 = performance.now();
-  const client = new AuthClient({ refreshUrl });
+  const client = new AuthClient({ refreshUrl, ...extra });
   const t2 = performance.now();
   return {
     client,
@@ -20,3 +21,5 @@ export async function create({ refreshUrl }) {
     },
   };
 }
+
+export const create = (opts) => createWith({}, opts);
