@@ -303,14 +303,6 @@ pub(crate) fn normalize_origin(input: &str) -> Option<String> {
     Some(out)
 }
 
-/// The origin (`scheme://host[:port]`) of an absolute http(s) URL, normalised like [`normalize_origin`].
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let start = url.find(':')? + 3;
-    let end = url.get(start..)?.find(['/', '?', '#']).map_or(url.len(), |i| start + i);
-    normalize_origin(url.get(..end)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,8 +351,6 @@ mod tests {
         assert_eq!(normalize_origin("http://127.0.0.1:8765").as_deref(), Some("http://127.0.0.1:8765"));
         assert_eq!(normalize_origin("http://[::1]").as_deref(), Some("http://[::1]"));
         assert_eq!(normalize_origin("http://user@host"), None);
-        assert_eq!(origin_of("http://127.0.0.1:8765/api/me/?x=1").as_deref(), Some("http://127.0.0.1:8765"));
-        assert_eq!(origin_of("/relative"), None);
     }
 
     #[test]

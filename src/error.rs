@@ -18,19 +18,24 @@ pub type Cause = ();
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// The refresh endpoint rejected the refresh token: the user must log in again.
-    SessionExpired,
+    SessionExpired = 0,
     /// The refresh could not be completed (network error, timeout, 5xx). The session is not over.
-    RefreshFailed,
+    RefreshFailed = 1,
     /// The request still failed authentication after its one replay.
-    Unauthorized,
+    Unauthorized = 2,
     /// The request itself failed at the network level.
-    Network,
+    Network = 3,
     /// The caller's `AbortSignal` aborted the request.
-    Aborted,
+    Aborted = 4,
     /// The client options are invalid; the message names the field.
-    InvalidConfig,
+    InvalidConfig = 5,
     /// The request body cannot be sent twice, so the request cannot be replayed.
-    BodyNotReplayable,
+    BodyNotReplayable = 6,
+    /// The request's input or `init` is one `fetch` itself would refuse (the cause says why).
+    InvalidRequest = 7,
+    /// JavaScript only: a method was called on something that is not a live client (a wrong `this`,
+    /// after `free()`), or before `init()`.
+    InvalidCall = 8,
 }
 
 impl ErrorCode {
@@ -44,6 +49,8 @@ impl ErrorCode {
             ErrorCode::Aborted => "aborted",
             ErrorCode::InvalidConfig => "invalid_config",
             ErrorCode::BodyNotReplayable => "body_not_replayable",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidCall => "invalid_call",
         }
     }
 }
@@ -104,6 +111,12 @@ pub enum AuthError<C = Cause> {
     InvalidConfig(ConfigError),
     /// The body is a stream that cannot be read twice.
     BodyNotReplayable,
+    /// The request could not be built: `fetch` would refuse its input or `init` (a bad method,
+    /// signal or URL, a `skipAuthRefresh` that is not a boolean).
+    InvalidRequest {
+        /// The `TypeError` that says why.
+        cause: C,
+    },
 }
 
 impl<C> AuthError<C> {
@@ -117,6 +130,7 @@ impl<C> AuthError<C> {
             AuthError::Aborted => ErrorCode::Aborted,
             AuthError::InvalidConfig(_) => ErrorCode::InvalidConfig,
             AuthError::BodyNotReplayable => ErrorCode::BodyNotReplayable,
+            AuthError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
         }
     }
 
@@ -133,7 +147,7 @@ impl<C> AuthError<C> {
     pub fn cause(&self) -> Option<&C> {
         match self {
             AuthError::RefreshFailed { cause, .. } => cause.as_ref(),
-            AuthError::Network { cause } => Some(cause),
+            AuthError::Network { cause } | AuthError::InvalidRequest { cause } => Some(cause),
             _ => None,
         }
     }
@@ -160,6 +174,7 @@ impl<C> AuthError<C> {
             AuthError::Network { .. } => "network error: the request could not be sent",
             AuthError::Aborted => "the request was aborted",
             AuthError::InvalidConfig(_) => "invalid option",
+            AuthError::InvalidRequest { .. } => "invalid request: fetch would refuse its input or init",
             AuthError::BodyNotReplayable => "the request body is a stream that cannot be replayed after a token refresh; pass a string, Blob, ArrayBuffer, FormData or URLSearchParams body",
         }
     }

@@ -1,74 +1,76 @@
-//! The browser layer: the engine's [`Transport`] over `fetch`, and [`AuthClient`] for Rust front ends.
+//! The browser layer: the engine's [`Transport`] over `fetch`, one client's state, and [`AuthClient`]
+//! for Rust front ends.
 //!
-//! Works wherever `fetch` does (windows and workers). Only this layer touches web-sys.
+//! Every decision is made here and in the engine; the I/O itself is `src/js/io.js` (see [`io`]),
+//! because a few lines of JS cost fewer bytes than the wasm-bindgen imports they replace. Works
+//! wherever `fetch` does (windows, workers, Node).
 
-mod abort;
-mod global;
+mod client;
+pub(crate) mod io;
 pub(crate) mod refresh;
-mod request;
-mod settings;
 mod tabs;
 
-use crate::engine::{Engine, Event, Listeners, RefreshOutcome, Stats, Transport};
-use crate::{AuthError, Config};
-use alloc::boxed::Box;
+pub use client::AuthClient;
+pub(crate) use client::{js_error, Client};
+
+use crate::engine::{RefreshOutcome, Transport};
+use crate::AuthError;
 use alloc::rc::Rc;
-use alloc::string::String;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
-use global::{fetch_request, performance_now};
-use js_sys::Function;
-use request::{apply_csrf, fetch_error, route, Route};
-use settings::Settings;
-use tabs::{Message, Tabs};
+use refresh::Refresher;
+use tabs::Tabs;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, Response};
 
-/// [`Transport`] over the global `fetch`, with the client's cookies, CSRF header and timeout.
+/// [`Transport`] over the global `fetch`, with the client's cookies, CSRF header and timeouts.
+///
+/// Requests and responses are the JS `Request` and `Response` objects, as `JsValue`s.
 #[derive(Debug)]
 pub struct BrowserTransport {
-    settings: Rc<Settings>,
-    refresher: Rc<refresh::Refresher>,
+    io: JsValue,
+    refresher: Rc<Refresher>,
     /// Coordination with other tabs and clients; `None` with `crossTab: false`.
     tabs: Option<Rc<Tabs>>,
 }
 
 impl Transport for BrowserTransport {
-    type Request = Request;
-    type Response = Response;
+    type Request = JsValue;
+    type Response = JsValue;
     type Cause = JsValue;
 
-    fn duplicate(&self, req: &Request) -> Result<Request, AuthError> {
-        // A request without a body can be sent again as it is: no copy on the hot path.
-        if req.body().is_none() {
-            return Ok(JsValue::from(req).unchecked_into());
+    fn duplicate(&self, req: &JsValue) -> Result<JsValue, AuthError> {
+        let copy = io::dup(req);
+        if copy.is_undefined() {
+            return Err(AuthError::BodyNotReplayable);
         }
-        req.clone().map_err(|_| AuthError::BodyNotReplayable)
+        Ok(copy)
     }
 
-    fn send(&self, req: Request) -> LocalBoxFuture<'static, Result<Response, AuthError>> {
-        apply_csrf(&self.settings, &req);
-        send_plain(req)
+    fn send(&self, req: JsValue) -> LocalBoxFuture<'static, Result<JsValue, AuthError>> {
+        send(&self.io, req)
     }
 
-    fn status(&self, res: &Response) -> u16 {
-        res.status()
+    fn status(&self, res: &JsValue) -> u16 {
+        io::status(res)
     }
 
-    fn is_handled(&self, res: &Response) -> bool {
-        !res.redirected() || self.settings.handles(crate::config::origin_of(&res.url()).as_deref())
+    fn is_handled(&self, res: &JsValue) -> bool {
+        io::handled(&self.io, res)
     }
 
-    fn discard(&self, res: Response) {
+    fn discard(&self, res: JsValue) {
         // Release the connection's loader now rather than when the response is collected.
-        if let Some(body) = res.body() {
-            let _ = body.cancel();
-        }
+        io::discard(&res);
     }
 
-    fn aborted(&self, req: &Request) -> LocalBoxFuture<'static, ()> {
-        abort::Aborted::new(req.signal()).boxed_local()
+    fn aborted(&self, req: &JsValue) -> LocalBoxFuture<'static, ()> {
+        let wait = io::abort_wait(req);
+        AbortWait { future: JsFuture::from(wait.clone().unchecked_into::<js_sys::Promise>()), wait }
+            .boxed_local()
     }
 
     fn refresh(&self, since: f64) -> LocalBoxFuture<'static, RefreshOutcome<JsValue>> {
@@ -88,127 +90,50 @@ impl Transport for BrowserTransport {
     }
 
     fn now(&self) -> f64 {
-        performance_now()
+        io::now()
     }
 }
 
-/// `fetch(req)` as is, mapping a rejection to `aborted` (the signal fired) or `network`.
-fn send_plain(req: Request) -> LocalBoxFuture<'static, Result<Response, AuthError>> {
-    let sent = fetch_request(&req);
+impl Drop for BrowserTransport {
+    /// The last request of a freed client settled: close its channel, drop its listeners.
+    fn drop(&mut self) {
+        io::close(&self.io);
+    }
+}
+
+/// `fetch(req)`: handled (`io` an object: the CSRF header is added) or untouched (`io` null).
+/// A rejection is `aborted` if the request's signal fired, else `network`.
+fn send(io: &JsValue, req: JsValue) -> LocalBoxFuture<'static, Result<JsValue, AuthError>> {
+    let sent = JsFuture::from(io::send(io, &req));
     async move {
-        let result = match sent {
-            Ok(p) => JsFuture::from(p).await,
-            Err(e) => Err(e),
-        };
-        result.map(JsCast::unchecked_into).map_err(|e| {
-            if req.signal().aborted() {
+        sent.await.map_err(|cause| {
+            if io::was_aborted(&req, &cause) {
                 AuthError::Aborted
             } else {
-                fetch_error(e)
+                AuthError::Network { cause }
             }
         })
     }
     .boxed_local()
 }
 
-/// A `fetch` that survives concurrent 401s: one refresh per expiry, then each waiting request replayed once.
-///
-/// ```no_run
-/// # async fn demo() -> Result<(), authflight::AuthError> {
-/// use authflight::{AuthClient, Config};
-/// let api = AuthClient::new(Config::builder("/api/auth/token/refresh/").build()?)?;
-/// let me = api.fetch(web_sys::Request::new_with_str("/api/me/").unwrap()).await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct AuthClient {
-    engine: Engine<BrowserTransport>,
-    listeners: Rc<Listeners>,
+/// Resolves when a request's signal aborts; dropping it takes the listener off the signal, so a
+/// request that waited on a refresh leaves nothing behind on a long-lived signal.
+struct AbortWait {
+    future: JsFuture,
+    wait: JsValue,
 }
 
-impl AuthClient {
-    /// A client for `config`; fails with `invalid_config` if `refreshUrl` is not on a handled origin.
-    pub fn new(config: Config) -> Result<AuthClient, AuthError> {
-        AuthClient::with_classifier(config, None)
-    }
+impl Future for AbortWait {
+    type Output = ();
 
-    /// Like [`AuthClient::new`], with a JS `classifyRefresh(response)` deciding how a refresh ended.
-    pub fn with_classifier(config: Config, classify: Option<Function>) -> Result<AuthClient, AuthError> {
-        let statuses = config.auth_statuses.clone();
-        let max_concurrent = config.max_concurrent;
-        let settings = Rc::new(Settings::new(config, classify)?);
-        let tabs = settings.config.cross_tab.then(|| Rc::new(Tabs::new(&settings)));
-        let listeners = Rc::new(Listeners::default());
-        let observer: Box<dyn crate::engine::Observer> = Box::new(listeners.clone());
-        let refresher = Rc::new(refresh::Refresher::new(settings.clone()));
-        let transport = BrowserTransport { settings, refresher, tabs: tabs.clone() };
-        let engine = Engine::new(transport, statuses, Some(observer));
-        engine.set_max_concurrent(max_concurrent);
-        if let Some(tabs) = tabs {
-            let weak = engine.downgrade();
-            tabs.listen(move |message| {
-                let Some(engine) = weak.upgrade() else { return };
-                match message {
-                    Message::Refreshed => engine.note_refreshed_elsewhere(),
-                    Message::Expired => engine.note_expired_elsewhere(),
-                    Message::Login => engine.mark_logged_in(),
-                }
-            });
-        }
-        Ok(AuthClient { engine, listeners })
-    }
-
-    /// Sends `req` like `fetch`; 4xx/5xx responses resolve. See the crate docs for the refresh rules.
-    pub async fn fetch(&self, req: Request) -> Result<Response, AuthError> {
-        self.fetch_with(&req, &JsValue::UNDEFINED).await
-    }
-
-    /// `fetch(input, init)` with the JS argument forms: a string, `URL` or `Request`, and a `RequestInit`.
-    pub async fn fetch_with(&self, input: &JsValue, init: &JsValue) -> Result<Response, AuthError> {
-        match route(&self.engine.transport().settings, input, init)? {
-            Route::Handle(req) => self.engine.fetch(req).await,
-            Route::PassThrough(req) => send_plain(req).await,
-        }
-    }
-
-    /// Calls `f` for each event named `name` (every event if `None`); returns an id for [`AuthClient::off`].
-    pub fn on(&self, name: Option<&'static str>, f: impl Fn(&Event) + 'static) -> u32 {
-        self.listeners.add(name, f)
-    }
-
-    /// Removes the listener `id`; `false` if it was already removed.
-    pub fn off(&self, id: u32) -> bool {
-        self.listeners.remove(id)
-    }
-
-    /// Reports a successful login: after a session expiry, auth failures trigger refreshes again,
-    /// here and in every other tab.
-    pub fn mark_logged_in(&self) {
-        self.engine.mark_logged_in();
-        if let Some(tabs) = &self.engine.transport().tabs {
-            tabs.logged_in();
-        }
-    }
-
-    /// Whether the session is known to be over (until [`AuthClient::mark_logged_in`]).
-    pub fn is_session_expired(&self) -> bool {
-        self.engine.is_expired()
-    }
-
-    /// Counts of requests, refreshes, queued and replayed requests since this client was built.
-    pub fn stats(&self) -> Stats {
-        self.engine.stats()
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.future).poll(cx).map(|_| ())
     }
 }
 
-/// `value.name` if it is a string (used to recognise `AuthError`s).
-pub(crate) fn name_of(value: &JsValue) -> Option<String> {
-    global::string_prop(value, "name")
-}
-
-pub(crate) use global::{object_entries, object_keys};
-
-/// The global function `name`, if there is one.
-pub(crate) fn global_fn(name: &str) -> Result<Function, JsValue> {
-    global::global_get(name).dyn_into::<Function>()
+impl Drop for AbortWait {
+    fn drop(&mut self) {
+        io::unhook(&self.wait);
+    }
 }

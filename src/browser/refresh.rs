@@ -1,24 +1,22 @@
 //! The refresh call itself: never intercepted, never sent twice at once, classified into an outcome.
 
-use crate::browser::global::{fetch_url, sleep};
-use crate::browser::request::{apply_csrf_headers, is_safe_method};
-use crate::browser::settings::Settings;
+use crate::browser::io;
 use crate::engine::outcome::{self, Outcome};
 use crate::engine::{RefreshOutcome, Verdict};
 use alloc::rc::Rc;
 use core::cell::RefCell;
 use futures::future::{select, Either};
-use js_sys::{Promise, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestCache, RequestCredentials, RequestInit, Response};
 
 /// The refresh call of one client. A call runs, and is classified, in its own task; whoever needs a
 /// refresh while it runs joins it. A call that outlives `refreshTimeoutMs` is not aborted: its waiters
 /// get `refresh_failed`, but the call stays in flight and the next refresh joins it instead of
 /// sending the same refresh token again (the server may still rotate it, and its cookies still land).
+/// The app's `classifyRefresh` is bounded by `refreshTimeoutMs` too: one that hangs fails that refresh.
 pub(crate) struct Refresher {
-    pub settings: Rc<Settings>,
+    pub io: JsValue,
+    pub timeout_ms: u32,
     in_flight: RefCell<Option<Outcome<RefreshOutcome<JsValue>>>>,
 }
 
@@ -29,8 +27,8 @@ impl core::fmt::Debug for Refresher {
 }
 
 impl Refresher {
-    pub fn new(settings: Rc<Settings>) -> Refresher {
-        Refresher { settings, in_flight: RefCell::new(None) }
+    pub fn new(io: JsValue, timeout_ms: u32) -> Refresher {
+        Refresher { io, timeout_ms, in_flight: RefCell::new(None) }
     }
 
     /// Whether a call is still waiting for its answer (after its waiters timed out).
@@ -42,9 +40,9 @@ impl Refresher {
     pub async fn run(self: &Rc<Self>) -> RefreshOutcome<JsValue> {
         let joined = self.in_flight.borrow().clone();
         let call = joined.unwrap_or_else(|| self.start());
-        match select(call, JsFuture::from(sleep(self.settings.config.refresh_timeout_ms))).await {
+        match select(call, JsFuture::from(io::timeout(self.timeout_ms))).await {
             Either::Left((outcome, _)) => outcome,
-            Either::Right(_) => RefreshOutcome::Failed { status: None, cause: Some(timeout_error()) },
+            Either::Right((timeout, _)) => RefreshOutcome::Failed { status: None, cause: timeout.ok() },
         }
     }
 
@@ -53,71 +51,38 @@ impl Refresher {
         *self.in_flight.borrow_mut() = Some(waiter.clone());
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let outcome = call(&this.settings).await;
+            let outcome = this.call().await;
             *this.in_flight.borrow_mut() = None;
             setter.set(outcome);
         });
         waiter
     }
-}
 
-/// One refresh request with the browser's cookies, classified.
-///
-/// The answer's body is never read unless the app's `classifyRefresh` reads it: the tokens stay
-/// in HttpOnly cookies, out of reach of this library and of scripts.
-async fn call(settings: &Settings) -> RefreshOutcome<JsValue> {
-    let res = match send(settings) {
-        Ok(p) => JsFuture::from(p).await,
-        Err(e) => Err(e),
-    };
-    let res: Response = match res {
-        Ok(r) => r.unchecked_into(),
-        Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
-    };
-    let status = res.status();
-    match &settings.classify {
-        None => Verdict::from_status(status).into_outcome(status),
-        Some(f) => match classify_with(f, &res).await {
-            Ok(verdict) => verdict.into_outcome(status),
-            Err(cause) => RefreshOutcome::Failed { status: Some(status), cause: Some(cause) },
-        },
+    /// One refresh request with the browser's cookies, classified.
+    ///
+    /// The answer's body is never read unless the app's `classifyRefresh` reads it: the tokens stay
+    /// in HttpOnly cookies, out of reach of this library and of scripts.
+    async fn call(&self) -> RefreshOutcome<JsValue> {
+        let res = match JsFuture::from(io::refresh(&self.io)).await {
+            Ok(res) => res,
+            Err(cause) => return RefreshOutcome::Failed { status: None, cause: Some(cause) },
+        };
+        let status = io::status(&res);
+        if io::num(&self.io, io::CLASSIFIER) == 0.0 {
+            return Verdict::from_status(status).into_outcome(status);
+        }
+        let classified = JsFuture::from(io::classify(&self.io, &res));
+        match select(classified, JsFuture::from(io::timeout(self.timeout_ms))).await {
+            Either::Left((Ok(k), _)) => match k.as_f64().map(|k| k as u32) {
+                Some(0) => Verdict::Refreshed,
+                Some(1) => Verdict::Expired,
+                _ => Verdict::Failed,
+            }
+            .into_outcome(status),
+            Either::Left((Err(cause), _)) | Either::Right((Ok(cause), _)) => {
+                RefreshOutcome::Failed { status: Some(status), cause: Some(cause) }
+            }
+            Either::Right((Err(_), _)) => RefreshOutcome::Failed { status: Some(status), cause: None },
+        }
     }
-}
-
-/// An `Error` named `TimeoutError`, like the one `AbortSignal.timeout` produces.
-fn timeout_error() -> JsValue {
-    let e = js_sys::Error::new("the refresh took longer than refreshTimeoutMs");
-    e.set_name("TimeoutError");
-    e.into()
-}
-
-fn send(settings: &Settings) -> Result<Promise, JsValue> {
-    let c = &settings.config;
-    let headers = Headers::new()?;
-    for (name, value) in &c.refresh_headers {
-        headers.set(name, value)?;
-    }
-    if !is_safe_method(&c.refresh_method) {
-        apply_csrf_headers(settings, &headers);
-    }
-    let init = RequestInit::new();
-    init.set_method(&c.refresh_method);
-    init.set_headers(&headers);
-    if let Some(body) = &c.refresh_body {
-        init.set_body(&JsValue::from_str(body));
-    }
-    init.set_credentials(RequestCredentials::Include);
-    init.set_cache(RequestCache::NoStore);
-    // Let the rotation finish even if the page unloads mid-refresh (the body is tiny).
-    let _ = Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
-    fetch_url(&settings.refresh_url, &init)
-}
-
-/// Runs the app's `classifyRefresh(response)`, which may return a verdict string or a promise of one.
-async fn classify_with(f: &js_sys::Function, res: &Response) -> Result<Verdict, JsValue> {
-    let value = f.call1(&JsValue::UNDEFINED, res)?;
-    let value = JsFuture::from(Promise::resolve(&value)).await?;
-    value.as_string().as_deref().and_then(Verdict::parse).ok_or_else(|| {
-        js_sys::TypeError::new("classifyRefresh must return 'refreshed', 'expired' or 'failed'").into()
-    })
 }

@@ -37,88 +37,51 @@
 //! Worst case for a request waiting on another tab: `lockTimeoutMs` for the lock, as much again
 //! for the fallback lock, then `refreshTimeoutMs` for a dead tab's rotation and its own refresh.
 
-use crate::browser::global::{global_get, lock, performance_now, read_cookie, sleep};
+use crate::browser::io;
 use crate::browser::refresh::Refresher;
-use crate::browser::settings::Settings;
+use crate::engine::tabs::{self, Confirm, Marker, OnLock};
 use crate::engine::{RefreshOutcome, Verdict};
 use alloc::rc::Rc;
-use alloc::string::String;
-use core::cell::RefCell;
-use js_sys::{Function, Reflect};
-use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::BroadcastChannel;
 
-/// The `onmessage` handler of the channel.
-type OnMessage = Closure<dyn Fn(web_sys::MessageEvent)>;
-
-/// A message between clients of the same refresh URL.
+/// A message between clients of the same refresh URL (its number on the channel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Message {
-    Refreshed,
-    Expired,
-    Login,
+    Refreshed = 0,
+    Expired = 1,
+    Login = 2,
 }
 
 impl Message {
-    fn as_str(self) -> &'static str {
-        match self {
-            Message::Refreshed => "refreshed",
-            Message::Expired => "expired",
-            Message::Login => "login",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Message> {
-        match s {
-            "refreshed" => Some(Message::Refreshed),
-            "expired" => Some(Message::Expired),
-            "login" => Some(Message::Login),
+    /// The message numbered `k`, if there is one.
+    pub fn from_number(k: u32) -> Option<Message> {
+        match k {
+            0 => Some(Message::Refreshed),
+            1 => Some(Message::Expired),
+            2 => Some(Message::Login),
             _ => None,
         }
     }
 }
 
-/// This client's link to the others: the lock name, the channel, and its marker id.
+/// This client's link to the others: its `io` (lock names, channel, marker cookie) and its marker id.
 #[derive(Debug)]
 pub(crate) struct Tabs {
-    name: String,
-    /// The marker cookie's name: `authflight_` and a hash of the refresh URL.
-    cookie: String,
-    channel: Option<BroadcastChannel>,
+    io: JsValue,
     id: u32,
-    /// Keeps `onmessage` alive as long as the channel.
-    listener: RefCell<Option<OnMessage>>,
+    lock_ms: u32,
 }
 
 impl Tabs {
-    pub fn new(settings: &Settings) -> Tabs {
-        let mut name = String::from("authflight:");
-        name.push_str(&settings.refresh_url);
-        let channel = BroadcastChannel::new(&name).ok();
-        let id = (js_sys::Math::random() * 4_294_967_295.0) as u32;
-        let mut cookie = String::from("authflight_");
-        push_hex(&mut cookie, fnv1a(settings.refresh_url.as_bytes()));
-        Tabs { name, cookie, channel, id, listener: RefCell::new(None) }
-    }
-
-    /// Calls `on` for every message another client posts.
-    pub fn listen(&self, on: impl Fn(Message) + 'static) {
-        let Some(channel) = &self.channel else { return };
-        let closure = OnMessage::new(move |e: web_sys::MessageEvent| {
-            if let Some(m) = e.data().as_string().as_deref().and_then(Message::parse) {
-                on(m);
-            }
-        });
-        channel.set_onmessage(Some(closure.as_ref().unchecked_ref()));
-        *self.listener.borrow_mut() = Some(closure);
+    pub fn new(io: &JsValue) -> Tabs {
+        let n = |k| io::num(io, k) as u32;
+        Tabs { io: io.clone(), id: n(io::TAB_ID), lock_ms: n(io::LOCK_TIMEOUT_MS) }
     }
 
     /// Tells every other client.
     pub fn post(&self, message: Message) {
-        if let Some(c) = &self.channel {
-            let _ = c.post_message(&JsValue::from_str(message.as_str()));
-        }
+        io::post(&self.io, message as u32);
     }
 
     /// A refresh shared with every other context: see the module docs for the protocol.
@@ -127,16 +90,13 @@ impl Tabs {
     pub async fn refresh(self: &Rc<Self>, refresher: &Rc<Refresher>, since: f64) -> RefreshOutcome<JsValue> {
         // Marker times are wall-clock (`Date.now()`), the one clock every tab shares, even after
         // the computer slept (a tab's `performance.now()` stops meanwhile).
-        let since = now() - (performance_now() - since);
-        let lock_ms = refresher.settings.config.lock_timeout_ms;
-        let mut release = acquire(&self.name, lock_ms).await;
+        let since = now() - (io::now() - since);
+        let mut release = self.acquire(false).await;
         let holds_main = release.is_some();
         if !holds_main {
             // The holder is stuck or slow (or there are no Web Locks): the tabs that gave up
             // together queue on a second lock, which a holder of the first never takes.
-            let mut fallback = self.name.clone();
-            fallback.push_str(":fallback");
-            release = acquire(&fallback, lock_ms).await;
+            release = self.acquire(true).await;
         }
         let outcome = self.refresh_holding(refresher, since, holds_main).await;
         if refresher.is_pending() {
@@ -146,7 +106,7 @@ impl Tabs {
             wasm_bindgen_futures::spawn_local(async move {
                 let start = now();
                 while refresher.is_pending() {
-                    tabs.write(b'f', now());
+                    tabs.write(tabs::IN_FLIGHT, now());
                     let settled = refresher.run().await;
                     if !refresher.is_pending() {
                         let settled = tabs.confirm(settled, start, &refresher).await;
@@ -167,28 +127,25 @@ impl Tabs {
         since: f64,
         holds_main: bool,
     ) -> RefreshOutcome<JsValue> {
-        let timeout_ms = refresher.settings.config.refresh_timeout_ms;
-        let mut marker = self.read();
-        if let Some(Marker { state: b'f', time, tab }) = marker {
-            if tab != self.id && !refresher.is_pending() {
-                marker = self.wait_for_landing(time, timeout_ms).await;
-                let still_in_flight = matches!(marker, Some(Marker { state: b'f', tab: t, .. }) if t == tab);
-                if still_in_flight && !holds_main {
-                    // Its owner may be alive (it may hold the lock we gave up on): never race it.
-                    return RefreshOutcome::Failed { status: None, cause: None };
-                }
+        let timeout_ms = refresher.timeout_ms;
+        let pending = refresher.is_pending();
+        let mut decision = tabs::on_lock(self.read(), self.id, pending, since);
+        if let OnLock::WaitForLanding { started } = decision {
+            let before = self.read().unwrap_or(Marker { state: tabs::IN_FLIGHT, time: started, tab: 0 });
+            let after = self.wait_for_landing(started, timeout_ms).await;
+            match tabs::after_landing(before, after, holds_main, since) {
+                Some(d) => decision = d,
+                None => return RefreshOutcome::Failed { status: None, cause: None },
             }
         }
-        match marker {
-            Some(Marker { state: b'r', time, .. }) if time > since => return RefreshOutcome::Refreshed,
-            Some(Marker { state: b'x', time, .. }) if time > since => {
-                return RefreshOutcome::Expired { status: None }
-            }
+        match decision {
+            OnLock::Refreshed => return RefreshOutcome::Refreshed,
+            OnLock::Expired => return RefreshOutcome::Expired { status: None },
             _ => {}
         }
         let start = now();
-        if !refresher.is_pending() {
-            self.write(b'f', start);
+        if !pending {
+            self.write(tabs::IN_FLIGHT, start);
         }
         let outcome = refresher.run().await;
         if refresher.is_pending() {
@@ -201,37 +158,29 @@ impl Tabs {
 
     /// Writes the marker for a settled refresh and tells the other clients.
     fn record(&self, outcome: &RefreshOutcome<JsValue>) {
-        let (state, message) = match outcome.verdict() {
-            Verdict::Refreshed => (b'r', Some(Message::Refreshed)),
-            Verdict::Expired => (b'x', Some(Message::Expired)),
-            Verdict::Failed => (b'n', None),
-        };
+        let (state, message) = tabs::record(outcome.verdict());
         self.write(state, now());
         if let Some(m) = message {
-            self.post(m);
+            io::post(&self.io, m);
         }
     }
 
     /// A new login here: older `r`/`x` markers no longer describe the session; tell the others.
     pub fn logged_in(&self) {
-        self.write(b'n', now());
+        self.write(tabs::NEUTRAL, now());
         self.post(Message::Login);
     }
 
     /// Waits while a refresh another context marked in flight at `started` may still land, at most
     /// `timeout_ms` from that start and from now; returns the marker then.
     async fn wait_for_landing(&self, started: f64, timeout_ms: u32) -> Option<Marker> {
-        let (t, from) = (f64::from(timeout_ms), now());
-        // Between now and `t` from now, whatever the other tab's clock said (not `clamp`: its
-        // assertion message would bring float formatting into the wasm).
-        let deadline = (started + t).max(from).min(from + t);
+        let deadline = tabs::landing_deadline(started, timeout_ms, now());
         loop {
             let m = self.read();
-            let still_in_flight = matches!(m, Some(Marker { state: b'f', time, .. }) if time >= started);
-            if !still_in_flight || now() >= deadline {
+            if tabs::landed(m, started) || now() >= deadline {
                 return m;
             }
-            let _ = JsFuture::from(sleep(50)).await;
+            let _ = JsFuture::from(io::timeout(50)).await;
         }
     }
 
@@ -243,106 +192,45 @@ impl Tabs {
         start: f64,
         refresher: &Refresher,
     ) -> RefreshOutcome<JsValue> {
-        if outcome.verdict() != Verdict::Expired {
-            return outcome;
-        }
-        match self.read() {
-            Some(Marker { state: b'r', time, tab }) if tab != self.id && time >= start => {
-                RefreshOutcome::Refreshed
-            }
-            Some(Marker { state: b'f', time, tab }) if tab != self.id => {
-                match self.wait_for_landing(time, refresher.settings.config.refresh_timeout_ms).await {
-                    Some(Marker { state: b'r', .. }) => RefreshOutcome::Refreshed,
-                    Some(Marker { state: b'x', .. }) => outcome,
-                    _ => RefreshOutcome::Failed { status: None, cause: None },
+        match tabs::confirm(outcome.verdict(), self.read(), self.id, start) {
+            Confirm::Keep => outcome,
+            Confirm::Refreshed => RefreshOutcome::Refreshed,
+            Confirm::WaitForLanding { started } => {
+                let landed = self.wait_for_landing(started, refresher.timeout_ms).await;
+                match tabs::after_confirm(landed) {
+                    Verdict::Refreshed => RefreshOutcome::Refreshed,
+                    Verdict::Expired => outcome,
+                    Verdict::Failed => RefreshOutcome::Failed { status: None, cause: None },
                 }
             }
-            _ => outcome,
         }
     }
 
+    /// The marker as it is now; `None` if absent, unparsable or from the future.
     fn read(&self) -> Option<Marker> {
-        Marker::parse(&read_cookie(&self.cookie)?)
+        let state = io::marker(&self.io) as u8;
+        Marker::read(state, io::marker_part(&self.io, 0), io::marker_part(&self.io, 1) as u32, now())
     }
 
     fn write(&self, state: u8, time: f64) {
-        let document = global_get("document");
-        if !document.is_object() {
-            return;
-        }
-        let mut v = self.cookie.clone();
-        v.push('=');
-        v.push(state as char);
-        v.push(':');
-        push_decimal(&mut v, time as u64);
-        v.push(':');
-        push_decimal(&mut v, u64::from(self.id));
-        v.push_str("; path=/; max-age=86400; samesite=lax");
-        let _ = Reflect::set(&document, &JsValue::from_str("cookie"), &JsValue::from_str(&v));
+        io::marker_write(&self.io, u32::from(state), time, self.id);
+    }
+
+    /// Waits for the (fallback) Web Lock for at most `lockTimeoutMs`; its release function, or `None`.
+    async fn acquire(&self, fallback: bool) -> Option<JsValue> {
+        let release = JsFuture::from(io::lock(&self.io, fallback, self.lock_ms)).await.ok()?;
+        (!release.is_null()).then_some(release)
     }
 }
 
-impl Drop for Tabs {
-    fn drop(&mut self) {
-        if let Some(c) = &self.channel {
-            c.set_onmessage(None);
-            c.close();
-        }
-    }
-}
-
-/// Appends `n` in decimal (without the formatting machinery, which costs kilobytes of wasm).
-fn push_decimal(out: &mut String, n: u64) {
-    if n >= 10 {
-        push_decimal(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
-/// Waits for Web Lock `name` for at most `ms`; its release function, or `None`.
-async fn acquire(name: &str, ms: u32) -> Option<Function> {
-    JsFuture::from(lock(name, ms)).await.ok()?.dyn_into::<Function>().ok()
-}
-
-/// Releases a Web Lock taken with `lock` (if it was).
-fn unlock(release: Option<Function>) {
+/// Releases a Web Lock taken with `acquire` (if it was).
+fn unlock(release: Option<JsValue>) {
     if let Some(r) = release {
-        let _ = r.call0(&JsValue::UNDEFINED);
+        io::unlock(&r);
     }
 }
 
 /// Wall-clock epoch milliseconds, comparable across tabs.
 fn now() -> f64 {
-    js_sys::Date::now()
-}
-
-/// 32-bit FNV-1a: a short, stable name for a refresh URL.
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
-}
-
-/// Appends `n` as 8 lowercase hex digits.
-fn push_hex(out: &mut String, n: u32) {
-    for shift in (0..8).rev() {
-        let d = ((n >> (shift * 4)) & 0xf) as u8;
-        out.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
-    }
-}
-
-/// The parsed marker cookie.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Marker {
-    state: u8,
-    time: f64,
-    tab: u32,
-}
-
-impl Marker {
-    fn parse(v: &str) -> Option<Marker> {
-        let mut parts = v.split(':');
-        let state = *parts.next()?.as_bytes().first()?;
-        let time = parts.next()?.parse::<u64>().ok()? as f64;
-        let tab = parts.next()?.parse().ok()?;
-        Some(Marker { state, time, tab })
-    }
+    io::wall()
 }

@@ -16,6 +16,7 @@ mod events;
 mod flight;
 mod gate;
 pub(crate) mod outcome;
+pub mod tabs;
 mod transport;
 
 pub use events::{Event, EventKind, Listeners, Stats};

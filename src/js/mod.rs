@@ -1,217 +1,107 @@
-//! The JavaScript surface: every `#[wasm_bindgen]` export and its TypeScript types live here.
+//! The wasm exports under the npm package's `AuthClient` (`src/js/authflight.js`).
 //!
-//! From Rust, use [`crate::AuthClient`]; these types are what JavaScript sees.
+//! Clients live in a table here and JavaScript holds their numbers, so no Rust pointer ever
+//! crosses the boundary: a wrong `this`, a freed client or a stale number finds no client and gets
+//! an `invalid_call` error, never a trap. Every export returns its error as a value (the glue
+//! throws it after the wasm has returned), so no exception unwinds through a wasm frame.
 
-mod convert;
-mod options;
-
-use crate::browser::AuthClient;
-use crate::engine::{Event, EventKind};
-use crate::{AuthError, ConfigError};
+use crate::browser::Client;
+use crate::error::ErrorCode;
 use alloc::rc::Rc;
-use js_sys::{Function, Promise};
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = r#"
-/** The stable code of an AuthError. */
-export type AuthErrorCode =
-  | 'session_expired' | 'refresh_failed' | 'unauthorized' | 'network'
-  | 'aborted' | 'invalid_config' | 'body_not_replayable';
+/// The live clients; a client's number is its index plus one. Freed slots are reused.
+struct Table(RefCell<Vec<Option<Rc<Client>>>>);
 
-/** Every rejection of AuthClient is an Error with name 'AuthError'. */
-export interface AuthError extends Error {
-  name: 'AuthError';
-  code: AuthErrorCode;
-  /** The HTTP status behind the error (the refresh's, or the replay's), where there is one. */
-  status?: number;
-  /** The network error or timeout behind the error, where there is one. */
-  cause?: unknown;
-  /** For 'invalid_config': the option at fault. */
-  field?: string;
+// SAFETY: wasm32 without threads: the table is only ever touched from the one JS thread.
+unsafe impl Sync for Table {}
+
+static CLIENTS: Table = Table(RefCell::new(Vec::new()));
+
+/// The client numbered `id`, if it is live. The table is never borrowed across a call out.
+fn client(id: u32) -> Option<Rc<Client>> {
+    let i = (id as usize).checked_sub(1)?;
+    CLIENTS.0.borrow().get(i)?.clone()
 }
 
-/** How a refresh ended. */
-export type RefreshVerdict = 'refreshed' | 'expired' | 'failed';
-
-export interface AuthClientOptions {
-  /** The refresh endpoint, e.g. '/api/auth/token/refresh/'. Must be on the page's origin or in allowedOrigins. */
-  refreshUrl: string;
-  /** Default 'POST'. */
-  refreshMethod?: string;
-  /** Default { 'Content-Type': 'application/json' }. */
-  refreshHeaders?: Record<string, string>;
-  /** Default '{}'; null sends no body. */
-  refreshBody?: string | null;
-  /** Statuses that mean "access token not accepted". Default [401]. */
-  authStatuses?: number[];
-  /** Origins besides the page's own that get credentials, the CSRF header and refresh handling. */
-  allowedOrigins?: string[];
-  /** Copy a CSRF cookie into a header on unsafe methods. true = { cookie: 'csrftoken', header: 'X-CSRFToken' }. Default off. */
-  csrf?: boolean | { cookie?: string; header?: string };
-  /** A refresh slower than this is 'refresh_failed'. Default 10000. */
-  refreshTimeoutMs?: number;
-  /** Decide how a refresh ended. Default: 2xx refreshed; 400/401/403 expired; anything else failed. */
-  classifyRefresh?: (response: Response) => RefreshVerdict | Promise<RefreshVerdict>;
-  /** Share one refresh with other tabs and clients of this origin. Default true. */
-  crossTab?: boolean;
-  /** The longest this tab waits for another tab's refresh. Default 15000. */
-  lockTimeoutMs?: number;
-  /**
-   * At most this many requests in flight, and none sent while a refresh runs. Default: no cap.
-   * About 6 suits HTTP/1.1 servers (a burst after expiry then meets a handful of 401s, not one per
-   * request); over HTTP/2 a cap only slows bursts down.
-   */
-  maxConcurrent?: number;
+fn invalid_call() -> JsValue {
+    crate::browser::io::error(ErrorCode::InvalidCall as u32, 0, &JsValue::UNDEFINED)
 }
 
-/** RequestInit, plus a per-request opt-out of refresh handling. */
-export interface AuthRequestInit extends RequestInit {
-  /** Send this request untouched: no credentials added, no CSRF header, no refresh on 401. */
-  skipAuthRefresh?: boolean;
+/// Builds a client from JS options: returns its `io` object (`io.id` is its number), or the
+/// `invalid_config` AuthError for JavaScript to throw.
+#[wasm_bindgen]
+pub fn client_new(options: JsValue) -> JsValue {
+    let (client, io) = match Client::new(&options, None) {
+        Ok(built) => built,
+        Err(error) => return error,
+    };
+    let mut table = CLIENTS.0.borrow_mut();
+    let slot = match table.iter().position(Option::is_none) {
+        Some(i) => i,
+        None => {
+            table.push(None);
+            table.len() - 1
+        }
+    };
+    table[slot] = Some(Rc::new(client));
+    drop(table);
+    crate::browser::io::set_id(&io, slot as u32 + 1);
+    io
 }
 
-interface AuthEventBase { request: number; time: number }
-/** One step of a request or refresh. `request` is 0 for events not tied to a request; `time` is performance.now(). */
-export type AuthEvent =
-  | (AuthEventBase & { type: 'sent' })
-  | (AuthEventBase & { type: 'auth_failure'; status: number })
-  | (AuthEventBase & { type: 'queued'; refresh: number })
-  | (AuthEventBase & { type: 'refresh_started'; refresh: number })
-  | (AuthEventBase & { type: 'refresh_ended'; refresh: number; outcome: RefreshVerdict })
-  | (AuthEventBase & { type: 'replayed' })
-  | (AuthEventBase & { type: 'settled'; status?: number; error?: AuthErrorCode })
-  | (AuthEventBase & { type: 'session_expired' })
-  | (AuthEventBase & { type: 'logged_in' });
-export type AuthEventType = AuthEvent['type'];
-export type AuthEventOf<T extends AuthEventType | '*'> = T extends AuthEventType ? Extract<AuthEvent, { type: T }> : AuthEvent;
-
-export interface AuthStats {
-  requests: number;
-  refreshesStarted: number;
-  refreshesSucceeded: number;
-  refreshesFailed: number;
-  queued: number;
-  replayed: number;
-  sessionsExpired: number;
+/// `api.fetch(input, init)`: a promise of the Response, or of an AuthError.
+#[wasm_bindgen]
+pub fn client_fetch(id: u32, input: JsValue, init: JsValue) -> Promise {
+    let Some(client) = client(id) else { return Promise::reject(&invalid_call()) };
+    wasm_bindgen_futures::future_to_promise(async move {
+        client.fetch(&input, &init).await.map_err(|e| crate::browser::js_error(&e))
+    })
 }
 
-export interface AuthClient {
-  /** Calls `listener` for each event of `type` ('*' for all). Returns a function that unsubscribes. */
-  on<T extends AuthEventType | '*'>(type: T, listener: (event: AuthEventOf<T>) => void): () => void;
-}
-"#;
+// The calls below find no client for a number that is not live; `authflight.js` checks that first
+// and throws `invalid_call`, so they answer a neutral value instead of an error.
 
-/// A `fetch` that survives concurrent 401s with one shared token refresh.
-#[wasm_bindgen(js_name = AuthClient)]
-#[derive(Debug)]
-pub struct JsAuthClient {
-    client: Rc<AuthClient>,
-}
-
-#[wasm_bindgen(js_class = AuthClient)]
-impl JsAuthClient {
-    /// Validates `options`; throws an AuthError with code 'invalid_config' naming the bad field.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "AuthClientOptions")] options: JsValue,
-    ) -> Result<JsAuthClient, JsValue> {
-        let (config, classify) = options::read(&options).map_err(|e| convert::error(&e.into()))?;
-        let client = AuthClient::with_classifier(config, classify).map_err(|e| convert::error(&e))?;
-        Ok(JsAuthClient { client: Rc::new(client) })
-    }
-
-    /// Like `fetch`: 4xx/5xx responses resolve. A 401 waits for the one shared refresh, then replays once.
-    /// Rejects only with an AuthError.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
-    pub fn fetch(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "AuthRequestInit")] init: JsValue,
-    ) -> Promise {
-        let client = self.client.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            match client.fetch_with(&input, &init).await {
-                Ok(res) => Ok(res.into()),
-                Err(e) => Err(convert::error(&e)),
-            }
-        })
-    }
-
-    /// Calls `listener` once per session expiry (here or in another tab). Returns a function that unsubscribes.
-    #[wasm_bindgen(js_name = onSessionExpired, unchecked_return_type = "() => void")]
-    pub fn on_session_expired(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(event: AuthEventOf<'session_expired'>) => void")]
-        listener: Function,
-    ) -> Function {
-        self.subscribe(Some("session_expired"), listener)
-    }
-
-    /// See the `on` overload in the TypeScript types.
-    #[wasm_bindgen(skip_typescript)]
-    pub fn on(&self, kind: JsValue, listener: JsValue) -> Result<Function, JsValue> {
-        let name = kind.as_string().unwrap_or_default();
-        let filter = match EventKind::NAMES.iter().find(|n| **n == name) {
-            Some(n) => Some(*n),
-            None if name == "*" => None,
-            None => {
-                return Err(config_error("type", "must be an event name such as 'refresh_started', or '*'"))
-            }
-        };
-        let listener =
-            listener.dyn_into::<Function>().map_err(|_| config_error("listener", "must be a function"))?;
-        Ok(self.subscribe(filter, listener))
-    }
-
-    /// Reports a successful login, so refresh handling resumes after a session expiry (in every tab).
-    #[wasm_bindgen(js_name = markLoggedIn)]
-    pub fn mark_logged_in(&self) {
-        self.client.mark_logged_in();
-    }
-
-    /// True once the session is known to be over, until `markLoggedIn()`.
-    #[wasm_bindgen(getter, js_name = sessionExpired)]
-    pub fn session_expired(&self) -> bool {
-        self.client.is_session_expired()
-    }
-
-    /// Counts since this client was built.
-    #[wasm_bindgen(unchecked_return_type = "AuthStats")]
-    pub fn stats(&self) -> JsValue {
-        convert::stats(&self.client.stats())
-    }
-
-    fn subscribe(&self, filter: Option<&'static str>, listener: Function) -> Function {
-        let id = self.client.on(filter, move |e: &Event| {
-            if let Err(thrown) = listener.call1(&JsValue::UNDEFINED, &convert::event(e)) {
-                report_error(&thrown);
-            }
-        });
-        let client = Rc::downgrade(&self.client);
-        Closure::<dyn Fn()>::new(move || {
-            if let Some(c) = client.upgrade() {
-                c.off(id);
-            }
-        })
-        .into_js_value()
-        .unchecked_into()
+/// `api.markLoggedIn()`.
+#[wasm_bindgen]
+pub fn client_login(id: u32) {
+    if let Some(c) = client(id) {
+        c.mark_logged_in();
     }
 }
 
-/// True if `value` is an error thrown or rejected by authflight.
-#[wasm_bindgen(js_name = isAuthError, unchecked_return_type = "value is AuthError")]
-pub fn is_auth_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value: &JsValue) -> bool {
-    value.is_instance_of::<js_sys::Error>() && crate::browser::name_of(value).as_deref() == Some("AuthError")
-}
-
-fn config_error(field: &'static str, reason: &'static str) -> JsValue {
-    convert::error(&AuthError::InvalidConfig(ConfigError::new(field, reason)))
-}
-
-/// Hands an exception thrown by a listener to the host (`reportError`), so it is seen but breaks nothing.
-fn report_error(thrown: &JsValue) {
-    if let Ok(f) = crate::browser::global_fn("reportError") {
-        let _ = f.call1(&JsValue::UNDEFINED, thrown);
+/// A message numbered `k` from another client of the same refresh URL.
+#[wasm_bindgen]
+pub fn client_message(id: u32, k: u32) {
+    if let Some(c) = client(id) {
+        c.message(k);
     }
+}
+
+/// `api.sessionExpired`.
+#[wasm_bindgen]
+pub fn client_expired(id: u32) -> bool {
+    client(id).is_some_and(|c| c.is_expired())
+}
+
+/// Count `k` of `api.stats()`, in the order of `AuthStats`.
+#[wasm_bindgen]
+pub fn client_stat(id: u32, k: u32) -> u32 {
+    let Some(c) = client(id) else { return 0 };
+    let s = c.stats();
+    let all =
+        [s.requests, s.refreshes_started, s.refreshes_succeeded, s.refreshes_failed, s.queued, s.replayed];
+    all.get(k as usize).copied().unwrap_or(s.sessions_expired)
+}
+
+/// `api.free()`: the client's number is void at once; its requests in flight still settle, and its
+/// channel closes after the last of them.
+#[wasm_bindgen]
+pub fn client_free(id: u32) {
+    let i = (id as usize).wrapping_sub(1);
+    let freed = CLIENTS.0.borrow_mut().get_mut(i).and_then(Option::take);
+    drop(freed);
 }
