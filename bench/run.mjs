@@ -529,7 +529,7 @@ async function main() {
   const meta = {
     date: new Date().toISOString(), quick: QUICK, config: CFG, node: process.version, cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model, loadavgStart: os.loadavg(), git: gitInfo(), django: DJANGO,
-    pkgWasmMtime: fs.existsSync(path.join(ROOT, 'pkg/authflight_bg.wasm')) ? fs.statSync(path.join(ROOT, 'pkg/authflight_bg.wasm')).mtime.toISOString() : null,
+    pkgWasmMtime: fs.existsSync(path.join(ROOT, 'pkg/core_bg.wasm')) ? fs.statSync(path.join(ROOT, 'pkg/core_bg.wasm')).mtime.toISOString() : null,
     versions: Object.fromEntries(['axios', 'axios-auth-refresh', 'esbuild', 'playwright-core'].map((p) =>
       [p, JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', p, 'package.json'), 'utf8')).version])),
   };

@@ -40,7 +40,7 @@ stale() {
 }
 
 scripts/setup.sh
-if [[ -n "${AUTHFLIGHT_REBUILD:-}" ]] || stale pkg/authflight_bg.wasm src Cargo.toml Cargo.lock scripts/build-pkg.sh; then
+if [[ -n "${AUTHFLIGHT_REBUILD:-}" ]] || stale pkg/core_bg.wasm src Cargo.toml Cargo.lock scripts/build-pkg.sh; then
   say "building the package (pkg/)"
   scripts/build-pkg.sh
 else

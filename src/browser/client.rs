@@ -1,9 +1,9 @@
-//! One client: the engine over [`BrowserTransport`], built from JS options; and [`AuthClient`], its
-//! Rust face.
+//! [`AuthClient`] for Rust front ends: the async engine over [`BrowserTransport`], built from the
+//! same options object the npm package reads.
 
 use super::tabs::{Message, Tabs};
 use super::{io, send, BrowserTransport, Refresher};
-use crate::engine::{Engine, Event, EventKind, Listeners, Observer, Stats};
+use crate::engine::{Engine, Event, Listeners, Observer, Stats};
 use crate::{AuthError, Config, ConfigError};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -12,20 +12,19 @@ use wasm_bindgen::JsValue;
 
 /// The engine of one client and what it was built from.
 #[derive(Debug)]
-pub(crate) struct Client {
+struct Client {
     engine: Engine<BrowserTransport>,
 }
 
 impl Client {
-    /// Checks `options` (the JS form) and builds the client. Events go to `observer`, or to the JS
-    /// listeners in its `io` when it is `None`. Returns the client and its `io`.
-    pub fn new(options: &JsValue, observer: Option<Box<dyn Observer>>) -> Result<(Client, JsValue), JsValue> {
+    /// Checks `options` (the JS form) and builds the client; events go to `observer`. Returns the
+    /// client and its `io`.
+    pub fn new(options: &JsValue, observer: Box<dyn Observer>) -> Result<(Client, JsValue), JsValue> {
         let io = io::make_io(options)?;
         let n = |k| io::num(&io, k) as u32;
         let statuses: Vec<u16> = (io::AUTH_STATUSES..).map(|k| n(k) as u16).take_while(|s| *s != 0).collect();
         let tabs = (n(io::CROSS_TAB) != 0).then(|| Rc::new(Tabs::new(&io)));
         let refresher = Rc::new(Refresher::new(io.clone(), n(io::REFRESH_TIMEOUT_MS)));
-        let observer = observer.unwrap_or_else(|| Box::new(JsEvents(io.clone())));
         let transport = BrowserTransport { io: io.clone(), refresher, tabs };
         let engine = Engine::new(transport, statuses, Some(observer));
         let max = n(io::MAX_CONCURRENT);
@@ -62,10 +61,6 @@ impl Client {
         }
     }
 
-    pub fn is_expired(&self) -> bool {
-        self.engine.is_expired()
-    }
-
     pub fn stats(&self) -> Stats {
         self.engine.stats()
     }
@@ -73,34 +68,6 @@ impl Client {
     fn engine(&self) -> &Engine<BrowserTransport> {
         &self.engine
     }
-}
-
-/// Events as numbers for `io.js`, which builds the objects JS listeners get.
-struct JsEvents(JsValue);
-
-impl Observer for JsEvents {
-    fn event(&self, e: &Event) {
-        let (k, a, b) = match e.kind {
-            EventKind::Sent => (0, 0, 0),
-            EventKind::AuthFailure { status } => (1, u32::from(status), 0),
-            EventKind::Queued { refresh } => (2, refresh, 0),
-            EventKind::RefreshStarted { refresh } => (3, refresh, 0),
-            EventKind::RefreshEnded { refresh, outcome } => (4, refresh, outcome as u32),
-            EventKind::Replayed => (5, 0, 0),
-            EventKind::Settled { status, error } => {
-                (6, status.map_or(0, u32::from), error.map_or(0, |c| c as u32 + 1))
-            }
-            EventKind::SessionExpired => (7, 0, 0),
-            EventKind::LoggedIn => (8, 0, 0),
-        };
-        io::emit(&self.0, k, e.request, e.time, a, b);
-    }
-}
-
-/// An [`AuthError`] as the JS `Error` named `AuthError` callers get.
-pub(crate) fn js_error(e: &AuthError) -> JsValue {
-    let status = e.status().map_or(0, u32::from);
-    io::error(e.code() as u32, status, e.cause().unwrap_or(&JsValue::UNDEFINED))
 }
 
 /// A `fetch` that survives concurrent 401s: one refresh per expiry, then each waiting request replayed once.
@@ -133,7 +100,7 @@ impl AuthClient {
     ) -> Result<AuthClient, AuthError> {
         let listeners = Rc::new(Listeners::default());
         let options = options_of(&config, classify);
-        let (client, io) = Client::new(&options, Some(Box::new(listeners.clone()))).map_err(|e| {
+        let (client, io) = Client::new(&options, Box::new(listeners.clone())).map_err(|e| {
             let field = js_sys::Reflect::get(&e, &"field".into()).ok().and_then(|f| f.as_string());
             AuthError::InvalidConfig(match field.as_deref() {
                 Some("refreshUrl") | None => ConfigError::new(

@@ -76,8 +76,6 @@ extern "C" {
     /// Resolves to a release function once the (fallback) Web Lock is held, or to null after `ms`.
     pub(crate) fn lock(io: &JsValue, fallback: bool, ms: u32) -> Promise;
     pub(crate) fn unlock(release: &JsValue);
-    /// Hands event `k` to the client's listeners.
-    pub(crate) fn emit(io: &JsValue, k: u32, request: u32, time: f64, a: u32, b: u32);
     /// An `AuthError` with code number `code` (0 for none of `status`).
     pub(crate) fn error(code: u32, status: u32, cause: &JsValue) -> JsValue;
 }

@@ -11,7 +11,6 @@ pub(crate) mod refresh;
 mod tabs;
 
 pub use client::AuthClient;
-pub(crate) use client::{js_error, Client};
 
 use crate::engine::{RefreshOutcome, Transport};
 use crate::AuthError;

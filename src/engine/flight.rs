@@ -48,6 +48,11 @@ impl<W: Clone> Flight<W> {
         self.in_flight.as_ref().map(|(_, w, _)| w.clone())
     }
 
+    /// The number of the refresh in flight, if any.
+    pub fn in_flight_number(&self) -> Option<u32> {
+        self.in_flight.as_ref().map(|(n, _, _)| *n)
+    }
+
     pub fn is_expired(&self) -> bool {
         self.expired
     }

@@ -16,10 +16,12 @@ mod events;
 mod flight;
 mod gate;
 pub(crate) mod outcome;
+pub mod session;
 pub mod tabs;
 mod transport;
 
 pub use events::{Event, EventKind, Listeners, Stats};
+pub use session::{Answer, Enter, Session};
 pub use transport::{RefreshOutcome, Transport, Verdict};
 
 use crate::error::AuthError;

@@ -4,7 +4,8 @@
 // cost less than wasm-bindgen imports would. They never throw into the wasm: an import that can
 // fail is declared `catch` on the Rust side, or catches here and answers a plain value.
 
-const CODES = ['session_expired', 'refresh_failed', 'unauthorized', 'network', 'aborted', 'invalid_config',
+/** The error codes, by number. */
+export const CODES = ['session_expired', 'refresh_failed', 'unauthorized', 'network', 'aborted', 'invalid_config',
   'body_not_replayable', 'invalid_request', 'invalid_call'];
 const MESSAGES = [
   'session expired: the refresh token was rejected; log in again',

@@ -23,7 +23,7 @@ function npm(args) {
 
 /** Makes sure www/dist is a build of the current pkg/ and www sources; returns its path. */
 export function ensureWwwBuilt({ force = false, log = (m) => process.stderr.write(`www: ${m}\n`) } = {}) {
-  for (const f of ['authflight.js', 'authflight_bg.wasm']) {
+  for (const f of ['authflight.js', 'core_bg.wasm']) {
     if (!existsSync(join(PKG, f))) throw new Error(`pkg/${f} is missing: run scripts/build-pkg.sh first`);
   }
   const lock = join(WWW, 'package-lock.json');
@@ -40,8 +40,7 @@ export function ensureWwwBuilt({ force = false, log = (m) => process.stderr.writ
     copyFileSync(lock, STAMP);
   }
   const inputs = Math.max(
-    newest(join(PKG, 'authflight.js')),
-    newest(join(PKG, 'authflight_bg.wasm')),
+    newest(PKG),
     newest(join(WWW, 'src')),
     newest(join(WWW, 'index.html')),
     newest(join(WWW, 'vite.config.js')),

@@ -1,0 +1,262 @@
+//! One client's refresh state for a driver that does its own waiting: the npm package's JavaScript
+//! (`src/js/authflight.js`) holds the promises, and asks a [`Session`] at every step what to do.
+//!
+//! A `Session` makes the same decisions as [`crate::engine::Engine`], from the same parts: the
+//! single-flight state ([`Flight`]: generations, the refresh in flight, expiry), the auth statuses,
+//! the `maxConcurrent` cap and the counts. It is synchronous and holds no JS values, so the wasm the
+//! package ships is small, and every transition is a plain call that cannot interleave.
+
+use crate::engine::flight::{Flight, Ticket};
+use crate::engine::{Stats, Verdict};
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+/// Before each send (first or replay): may the request go?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enter {
+    /// Send now (with a cap: it holds one of the places in flight until [`Session::leave`]).
+    Go,
+    /// A refresh is running (with a cap, nothing is sent meanwhile): wait for refresh `.0` to end,
+    /// then ask again.
+    Refresh(u32),
+    /// The cap is reached: wait until [`Session::woken`] names ticket `.0`, then ask again.
+    Hold(u32),
+}
+
+/// After the first send's response: what the request does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Hand the response to the caller (not an auth failure, or not ours to handle).
+    Deliver,
+    /// A refresh succeeded since it was sent: replay at once.
+    Replay,
+    /// The session is over: reject with `session_expired`.
+    Expired,
+    /// Wait for refresh `.0`, already running, then replay.
+    Wait(u32),
+    /// Start refresh `.0` (then end it with [`Session::ended`]), wait for it, then replay.
+    Start(u32),
+}
+
+/// The state of one client.
+#[derive(Debug)]
+pub struct Session {
+    flight: Flight<()>,
+    auth_statuses: Vec<u16>,
+    /// `maxConcurrent`; 0 for no cap.
+    max: u32,
+    sending: u32,
+    held: VecDeque<u32>,
+    woken: VecDeque<u32>,
+    last_ticket: u32,
+    last_request: u32,
+    stats: Stats,
+}
+
+impl Session {
+    /// A session treating `auth_statuses` as "access token not accepted", with at most `max` requests
+    /// in flight (0: no cap).
+    pub fn new(auth_statuses: Vec<u16>, max: u32) -> Session {
+        Session {
+            flight: Flight::new(),
+            auth_statuses,
+            max,
+            sending: 0,
+            held: VecDeque::new(),
+            woken: VecDeque::new(),
+            last_ticket: 0,
+            last_request: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Adds a status that means "access token not accepted".
+    pub fn add_auth_status(&mut self, status: u16) {
+        self.auth_statuses.push(status);
+    }
+
+    /// A new request: its id (from 1).
+    pub fn begin(&mut self) -> u32 {
+        self.last_request = self.last_request.wrapping_add(1).max(1);
+        self.stats.requests = self.stats.requests.wrapping_add(1);
+        self.last_request
+    }
+
+    /// Before each send; see [`Enter`].
+    pub fn enter(&mut self) -> Enter {
+        if self.max == 0 {
+            return Enter::Go;
+        }
+        if let Some(n) = self.flight.in_flight_number() {
+            // Hand our turn on: everyone held goes to wait on the refresh too.
+            self.wake_next();
+            return Enter::Refresh(n);
+        }
+        if self.sending < self.max {
+            self.sending += 1;
+            return Enter::Go;
+        }
+        self.last_ticket = self.last_ticket.wrapping_add(1).max(1);
+        self.held.push_back(self.last_ticket);
+        Enter::Hold(self.last_ticket)
+    }
+
+    /// A request that was told to wait in [`Session::enter`] was aborted: `ticket` is its hold, or 0
+    /// if it waited on a refresh. Its turn passes to the next one held.
+    pub fn cancel(&mut self, ticket: u32) {
+        let before = self.held.len();
+        self.held.retain(|t| *t != ticket);
+        self.woken.retain(|t| *t != ticket);
+        if self.held.len() == before {
+            self.wake_next();
+        }
+    }
+
+    /// A send that [`Enter::Go`] let through was answered (or failed): its place is free.
+    pub fn leave(&mut self) {
+        if self.max != 0 {
+            self.sending = self.sending.saturating_sub(1);
+            self.wake_next();
+        }
+    }
+
+    /// The next held ticket that may ask [`Session::enter`] again, or 0.
+    pub fn woken(&mut self) -> u32 {
+        self.woken.pop_front().unwrap_or(0)
+    }
+
+    fn wake_next(&mut self) {
+        if let Some(t) = self.held.pop_front() {
+            self.woken.push_back(t);
+        }
+    }
+
+    /// The generation a request records when it is sent.
+    pub fn generation(&self) -> u64 {
+        self.flight.generation()
+    }
+
+    /// Whether `status` means "access token not accepted" (after a replay: `unauthorized`).
+    pub fn is_auth_status(&self, status: u16) -> bool {
+        self.auth_statuses.contains(&status)
+    }
+
+    /// The response to a first send of a request sent at `generation`: `handled` is false when a
+    /// redirect led to an origin that gets no refresh handling.
+    pub fn answered(&mut self, generation: u64, status: u16, handled: bool) -> Answer {
+        if !handled || !self.is_auth_status(status) {
+            return Answer::Deliver;
+        }
+        let answer = match self.flight.on_auth_failure(generation) {
+            Ticket::Replay => return Answer::Replay,
+            Ticket::Expired => return Answer::Expired,
+            Ticket::Join(n, ()) => Answer::Wait(n),
+            Ticket::Start(n) => {
+                self.flight.started(n, ());
+                self.stats.refreshes_started = self.stats.refreshes_started.wrapping_add(1);
+                Answer::Start(n)
+            }
+        };
+        self.stats.queued = self.stats.queued.wrapping_add(1);
+        answer
+    }
+
+    /// A request is sent a second time.
+    pub fn replayed(&mut self) {
+        self.stats.replayed = self.stats.replayed.wrapping_add(1);
+    }
+
+    /// The refresh in flight ended with `verdict`: returns the verdict its waiters act on, and
+    /// whether the session just expired (tell the app once).
+    pub fn ended(&mut self, verdict: Verdict) -> (Verdict, bool) {
+        let (effective, expired_now) = self.flight.finish(verdict);
+        let s = &mut self.stats;
+        if verdict == Verdict::Refreshed {
+            s.refreshes_succeeded = s.refreshes_succeeded.wrapping_add(1);
+        } else {
+            s.refreshes_failed = s.refreshes_failed.wrapping_add(1);
+        }
+        if expired_now {
+            s.sessions_expired = s.sessions_expired.wrapping_add(1);
+        }
+        (effective, expired_now)
+    }
+
+    /// A login: refresh handling resumes after an expiry.
+    pub fn logged_in(&mut self) {
+        self.flight.logged_in();
+    }
+
+    /// Another tab refreshed: requests sent before now replay without a refresh.
+    pub fn refreshed_elsewhere(&mut self) {
+        self.flight.refreshed_elsewhere();
+    }
+
+    /// Another tab found the session over; `true` if this client had not known (tell the app).
+    pub fn expired_elsewhere(&mut self) -> bool {
+        let now = self.flight.expired_elsewhere();
+        if now {
+            self.stats.sessions_expired = self.stats.sessions_expired.wrapping_add(1);
+        }
+        now
+    }
+
+    /// Whether the session is known to be over (until the next login).
+    pub fn is_expired(&self) -> bool {
+        self.flight.is_expired()
+    }
+
+    /// Counts since this session began.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_refresh_for_a_burst_then_late_failures_replay() {
+        let mut s = Session::new(alloc::vec![401], 0);
+        let g = s.generation();
+        assert_eq!(s.answered(g, 200, true), Answer::Deliver);
+        assert_eq!(s.answered(g, 401, false), Answer::Deliver, "a redirect elsewhere is not ours");
+        assert_eq!(s.answered(g, 401, true), Answer::Start(1));
+        assert_eq!(s.answered(g, 401, true), Answer::Wait(1));
+        assert_eq!(s.ended(Verdict::Refreshed), (Verdict::Refreshed, false));
+        assert_eq!(s.answered(g, 401, true), Answer::Replay, "sent before the refresh ended");
+        let st = s.stats();
+        assert_eq!((st.refreshes_started, st.queued, st.refreshes_succeeded), (1, 2, 1));
+    }
+
+    #[test]
+    fn a_rejection_expires_once_and_fails_fast_until_login() {
+        let mut s = Session::new(alloc::vec![401], 0);
+        assert_eq!(s.answered(0, 401, true), Answer::Start(1));
+        assert_eq!(s.ended(Verdict::Expired), (Verdict::Expired, true));
+        assert_eq!(s.answered(s.generation(), 401, true), Answer::Expired);
+        assert!(!s.expired_elsewhere());
+        s.logged_in();
+        assert!(!s.is_expired());
+        assert_eq!(s.stats().sessions_expired, 1);
+    }
+
+    #[test]
+    fn the_cap_holds_requests_and_a_refresh_holds_everyone() {
+        let mut s = Session::new(alloc::vec![401], 2);
+        assert_eq!((s.enter(), s.enter()), (Enter::Go, Enter::Go));
+        assert_eq!((s.enter(), s.enter()), (Enter::Hold(1), Enter::Hold(2)));
+        s.cancel(1);
+        assert_eq!(s.woken(), 0, "a held request that gave up frees nobody");
+        s.leave();
+        assert_eq!((s.woken(), s.woken()), (2, 0));
+        assert_eq!(s.enter(), Enter::Go);
+        assert_eq!(s.answered(0, 401, true), Answer::Start(1));
+        assert_eq!(s.enter(), Enter::Refresh(1), "nothing is sent while a refresh runs");
+        s.ended(Verdict::Refreshed);
+        s.leave();
+        s.leave();
+        assert_eq!((s.enter(), s.enter(), s.enter()), (Enter::Go, Enter::Go, Enter::Hold(3)));
+    }
+}
