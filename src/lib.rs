@@ -4,12 +4,12 @@
 
 extern crate alloc;
 
+// The npm package's allocator; only the wasm `no_std` build installs it, the rest test it.
+#[cfg_attr(not(all(target_arch = "wasm32", not(feature = "std"))), allow(dead_code))]
+mod heap;
+
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod no_std_runtime {
-    /// The allocator std would bring.
-    #[global_allocator]
-    static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
     /// Nothing in authflight panics on any input (it returns errors instead); should a bug panic
     /// anyway, trap at once rather than ship std's message formatting to every browser.
     #[panic_handler]

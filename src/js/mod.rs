@@ -13,22 +13,28 @@
 use crate::engine::tabs::{self, Confirm, Marker, OnLock};
 use crate::engine::{Answer, Enter, Session, Verdict};
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
 
 /// The live sessions; a session's number is its index plus one. Freed slots are reused.
-struct Table(RefCell<Vec<Option<Session>>>);
+struct Table(UnsafeCell<Vec<Option<Session>>>);
 
-// SAFETY: wasm32 without threads: the table is only ever touched from the one JS thread, and no
-// export calls out while it is borrowed.
+// SAFETY: wasm32 without threads: the table is only ever touched from the one JS thread.
 unsafe impl Sync for Table {}
 
-static SESSIONS: Table = Table(RefCell::new(Vec::new()));
+static SESSIONS: Table = Table(UnsafeCell::new(Vec::new()));
+
+/// The table. Every export takes it once and returns before anything else can run (nothing here
+/// calls out to JavaScript), so no two references to it are ever alive at once.
+#[allow(clippy::mut_from_ref)]
+fn table() -> &'static mut Vec<Option<Session>> {
+    // SAFETY: see above; single-threaded, and never re-entered.
+    unsafe { &mut *SESSIONS.0.get() }
+}
 
 /// Runs `f` on session `id`, or answers `none` if it is not live.
 fn with<R>(id: u32, none: R, f: impl FnOnce(&mut Session) -> R) -> R {
-    let mut table = SESSIONS.0.borrow_mut();
-    match (id as usize).checked_sub(1).and_then(|i| table.get_mut(i)) {
+    match (id as usize).checked_sub(1).and_then(|i| table().get_mut(i)) {
         Some(Some(s)) => f(s),
         _ => none,
     }
@@ -45,7 +51,7 @@ fn verdict(v: u32) -> Verdict {
 /// A new session with at most `max` requests in flight (0: no cap); its number.
 #[wasm_bindgen]
 pub fn s_new(max: u32) -> u32 {
-    let mut table = SESSIONS.0.borrow_mut();
+    let table = table();
     let session = Some(Session::new(Vec::new(), max));
     match table.iter().position(Option::is_none) {
         Some(i) => {
@@ -68,8 +74,9 @@ pub fn s_status(id: u32, status: u16) {
 /// Frees session `id`; its number is void at once.
 #[wasm_bindgen]
 pub fn s_free(id: u32) {
-    let freed = (id as usize).checked_sub(1).and_then(|i| SESSIONS.0.borrow_mut().get_mut(i)?.take());
-    drop(freed);
+    if let Some(slot) = (id as usize).checked_sub(1).and_then(|i| table().get_mut(i)) {
+        *slot = None;
+    }
 }
 
 /// A new request: its id.
