@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of authflight, from nothing: installs what is missing, then
-#   lint (fmt, clippy native + wasm) → native core tests → release package → browser and end-to-end
-#   tests (node --test, playwright-core, headless Chromium, the real Django server).
+#   lint (fmt, clippy native + wasm) → native core tests → the Rust API in the browser (wasm-pack,
+#   headless Chromium, the real Django server) → release package → the JS API's browser, fuzz and
+#   end-to-end tests (node --test, playwright-core, headless Chromium, the real Django server).
 # Ends with one summary line: "N passed, N failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +44,18 @@ step "server: Django + Simple JWT on 127.0.0.1:$AUTHFLIGHT_PORT"
 rm -f "$AUTHFLIGHT_DB"
 AUTHFLIGHT_TEST_ENDPOINTS=1 scripts/server.sh start
 trap 'scripts/server.sh stop' EXIT
+
+step "Rust API in the browser: wasm-pack test --headless --chrome"
+expected=$(grep -c '^#\[wasm_bindgen_test\]' tests/browser.rs)
+AUTHFLIGHT_SERVER="http://127.0.0.1:$AUTHFLIGHT_PORT" wasm-pack test --headless --chrome \
+  --chromedriver /usr/bin/chromedriver --mode no-install -- --test browser 2>&1 |
+  grep -v 'failed to get wasm-pack version' | tee "$LOGS/browser.log" || true
+count "$LOGS/browser.log"
+ran=$last
+if [[ "$ran" -ne "$expected" ]]; then
+  echo "browser: $ran of $expected tests passed (a runner that skips tests silently counts as a failure)"
+  failed=$((failed + expected - ran))
+fi
 
 step "package: release build into pkg/"
 scripts/build-pkg.sh
