@@ -1,4 +1,4 @@
-// authflight as shipped: the release build in pkg/ (wasm + wasm-bindgen glue), default options.
+// authflight as shipped: the release build in pkg/ (the JS entry, its glue and the wasm core), default options.
 import init, { AuthClient } from '../../pkg/authflight.js';
 
 export const name = 'authflight';

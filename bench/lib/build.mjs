@@ -26,12 +26,12 @@ const gzipSize = (file) => execFileSync('gzip', ['-9c', file], { maxBuffer: 64 <
 /** Builds dist/ (or outDir) from pkg/ and bench/clients; returns the sizes per client id. */
 export async function build({ outDir = DIST, minify = true } = {}) {
   fs.mkdirSync(outDir, { recursive: true });
-  for (const f of ['authflight_bg.wasm', 'authflight.js']) {
+  for (const f of ['core_bg.wasm', 'authflight.js']) {
     if (!fs.existsSync(path.join(ROOT, 'pkg', f))) throw new Error(`pkg/${f} missing: run scripts/build-pkg.sh`);
   }
-  // The glue loads new URL('authflight_bg.wasm', import.meta.url): the .wasm goes next to the bundle.
+  // The glue loads new URL('core_bg.wasm', import.meta.url): the .wasm goes next to the bundle.
   // Bundling + copying snapshots pkg/, so a rebuild of pkg/ during the run cannot mix versions.
-  fs.copyFileSync(path.join(ROOT, 'pkg', 'authflight_bg.wasm'), path.join(outDir, 'authflight_bg.wasm'));
+  fs.copyFileSync(path.join(ROOT, 'pkg', 'core_bg.wasm'), path.join(outDir, 'core_bg.wasm'));
   const sizes = {};
   for (const c of CLIENTS) {
     const outfile = path.join(outDir, `${c.id}.js`);
@@ -41,7 +41,7 @@ export async function build({ outDir = DIST, minify = true } = {}) {
     });
     const inputs = Object.keys(Object.values(r.metafile.outputs)[0].inputs);
     const js = { raw: fs.statSync(outfile).size, gz: gzipSize(outfile) };
-    const wasmFile = path.join(outDir, 'authflight_bg.wasm');
+    const wasmFile = path.join(outDir, 'core_bg.wasm');
     const wasm = c.id.startsWith('authflight') ? { raw: fs.statSync(wasmFile).size, gz: gzipSize(wasmFile) } : null;
     sizes[c.id] = { js, wasm, totalGz: js.gz + (wasm ? wasm.gz : 0), modules: inputs.length };
   }

@@ -289,6 +289,8 @@ class Client {
             const settled = await this.refresh();
             if (!this.call) this.record(await this.confirm(settled, start));
           }
+        } catch {
+          /* the marker is best effort; the lock is what matters */
         } finally {
           io.unlock(release);
         }

@@ -280,18 +280,18 @@ export function close(io) {
  * request it asks for credentials. Throws a TypeError for input fetch would refuse.
  */
 export function prepare(io, input, init) {
-  let skip = false;
-  if (init !== undefined && init !== null) {
-    if (typeof init !== 'object' && typeof init !== 'function') throw new TypeError('init must be an object');
-    skip = hasOwn(init, 'skipAuthRefresh') ? init.skipAuthRefresh : undefined;
-    if (skip !== undefined && typeof skip !== 'boolean') throw new TypeError('skipAuthRefresh must be true or false');
-  }
-  // A Request (of any realm) as it is; anything else is a URL string, resolved against the page as fetch does.
+  if (init === null) init = undefined;
+  if (init !== undefined && typeof init !== 'object' && typeof init !== 'function') throw new TypeError('init must be an object');
+  // A Request (of any realm) as it is; anything else is a URL string, resolved against the page as
+  // fetch does (a template literal converts like fetch: a Symbol throws).
   const isRequest = Object.prototype.toString.call(input) === '[object Request]';
-  let req = new Request(isRequest ? input : new URL(String(input), pageHref() || undefined), init ?? undefined);
+  let req = new Request(isRequest ? input : new URL(`${input}`, pageHref() || undefined), init);
+  // Read after fetch's own checks, own properties only: booleans are booleans (null: not set).
+  const skip = init !== undefined && hasOwn(init, 'skipAuthRefresh') ? init.skipAuthRefresh : undefined;
+  if (skip != null && typeof skip !== 'boolean') throw new TypeError('skipAuthRefresh must be true or false');
   const origin = originOf(req.url);
   io.pass = skip === true || !origin || (origin !== io.page && !io.origins.has(origin));
-  io.stream = !io.pass && init != null && hasOwn(init, 'body') && init.body instanceof ReadableStream;
+  io.stream = !io.pass && init !== undefined && hasOwn(init, 'body') && init.body instanceof ReadableStream;
   if (!io.pass && origin !== io.page && req.credentials === 'same-origin') req = new Request(req, { credentials: 'include' });
   return req;
 }
@@ -426,7 +426,11 @@ export function now() {
 
 /** Wall-clock ms, the one clock every tab shares. */
 export function wall() {
-  return Date.now();
+  try {
+    return Date.now();
+  } catch {
+    return performance.timeOrigin + performance.now();
+  }
 }
 
 /** Cookie `name` as `document.cookie` shows it now (only non-HttpOnly cookies are visible). */
@@ -480,16 +484,32 @@ export function post(io, k) {
  */
 export function lock(io, fallback, ms) {
   const locks = globalThis.navigator && navigator.locks;
-  if (!locks || typeof AbortSignal.timeout !== 'function') return Promise.resolve(null);
+  if (!locks || typeof locks.request !== 'function' || typeof AbortSignal.timeout !== 'function') return Promise.resolve(null);
   return new Promise((granted) => {
     let release;
+    let done = false;
     const held = new Promise((r) => (release = r));
-    locks
-      .request(fallback ? `${io.lock}:fallback` : io.lock, { signal: AbortSignal.timeout(ms) }, () => {
-        granted(release);
-        return held;
-      })
-      .catch(() => granted(null));
+    const answer = (v) => {
+      if (done) {
+        if (v) v(); // granted after we stopped waiting: let go at once
+        return;
+      }
+      done = true;
+      clearTimeout(timer);
+      granted(v);
+    };
+    // The lock manager should give up by itself after `ms`; should it not, so do we.
+    const timer = setTimeout(() => answer(null), ms + 50);
+    try {
+      Promise.resolve(
+        locks.request(fallback ? `${io.lock}:fallback` : io.lock, { signal: AbortSignal.timeout(ms) }, () => {
+          answer(release);
+          return held;
+        }),
+      ).catch(() => answer(null));
+    } catch {
+      answer(null);
+    }
   });
 }
 
