@@ -76,7 +76,7 @@ impl ConfigError {
     }
 }
 
-/// Why [`crate::AuthClient`] could not deliver a response.
+/// Why `AuthClient` (the browser client, on wasm32) could not deliver a response.
 ///
 /// `C` carries the underlying cause from the transport: a `JsValue` in the browser.
 /// Responses with 4xx/5xx statuses are not errors: they resolve, exactly like `fetch`.

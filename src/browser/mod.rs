@@ -1,7 +1,7 @@
 //! The browser layer: the engine's [`Transport`] over `fetch`, one client's state, and [`AuthClient`]
 //! for Rust front ends.
 //!
-//! Every decision is made here and in the engine; the I/O itself is `src/js/io.js` (see [`io`]),
+//! Every decision is made here and in the engine; the I/O itself is `src/js/io.js` (bound in `io.rs`),
 //! because a few lines of JS cost fewer bytes than the wasm-bindgen imports they replace. Works
 //! wherever `fetch` does (windows, workers, Node).
 

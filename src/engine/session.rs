@@ -2,7 +2,7 @@
 //! (`src/js/authflight.js`) holds the promises, and asks a [`Session`] at every step what to do.
 //!
 //! A `Session` makes the same decisions as [`crate::engine::Engine`], from the same parts: the
-//! single-flight state ([`Flight`]: generations, the refresh in flight, expiry), the auth statuses,
+//! single-flight state (`Flight`: generations, the refresh in flight, expiry), the auth statuses,
 //! the `maxConcurrent` cap and the counts. It is synchronous and holds no JS values, so the wasm the
 //! package ships is small, and every transition is a plain call that cannot interleave.
 
