@@ -108,36 +108,6 @@ pub struct Stats {
     pub sessions_expired: u32,
 }
 
-/// [`Stats`] behind `Cell`s, so counting never borrows.
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub requests: Cell<u32>,
-    pub refreshes_started: Cell<u32>,
-    pub refreshes_succeeded: Cell<u32>,
-    pub refreshes_failed: Cell<u32>,
-    pub queued: Cell<u32>,
-    pub replayed: Cell<u32>,
-    pub sessions_expired: Cell<u32>,
-}
-
-impl Counters {
-    pub fn bump(cell: &Cell<u32>) {
-        cell.set(cell.get().wrapping_add(1));
-    }
-
-    pub fn snapshot(&self) -> Stats {
-        Stats {
-            requests: self.requests.get(),
-            refreshes_started: self.refreshes_started.get(),
-            refreshes_succeeded: self.refreshes_succeeded.get(),
-            refreshes_failed: self.refreshes_failed.get(),
-            queued: self.queued.get(),
-            replayed: self.replayed.get(),
-            sessions_expired: self.sessions_expired.get(),
-        }
-    }
-}
-
 type Callback = Rc<dyn Fn(&Event)>;
 
 /// A list of event listeners, each for one event name or for all; an [`Observer`] for the engine.

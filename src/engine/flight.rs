@@ -43,11 +43,6 @@ impl<W: Clone> Flight<W> {
         self.generation
     }
 
-    /// The refresh in flight, if any.
-    pub fn in_flight(&self) -> Option<W> {
-        self.in_flight.as_ref().map(|(_, w, _)| w.clone())
-    }
-
     /// The number of the refresh in flight, if any.
     pub fn in_flight_number(&self) -> Option<u32> {
         self.in_flight.as_ref().map(|(n, _, _)| *n)

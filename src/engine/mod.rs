@@ -14,7 +14,6 @@
 
 mod events;
 mod flight;
-mod gate;
 pub(crate) mod outcome;
 pub mod session;
 pub mod tabs;
@@ -28,9 +27,7 @@ use crate::error::AuthError;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
-use events::Counters;
-use flight::{Flight, Ticket};
+use core::cell::RefCell;
 use futures::future::{select, Either};
 use futures::FutureExt;
 
@@ -46,19 +43,31 @@ pub trait Observer: 'static {
 
 type Waiter<C> = outcome::Outcome<RefreshOutcome<C>>;
 
-/// The single-flight refresh engine over a [`Transport`]. Cloning shares the same state.
+/// The single-flight refresh engine over a [`Transport`]: an async driver over a [`Session`], which
+/// makes every decision (the npm package drives the same `Session` from JavaScript). Cloning shares
+/// the same state.
 pub struct Engine<T: Transport> {
     inner: Rc<Inner<T>>,
 }
 
 struct Inner<T: Transport> {
     transport: T,
-    auth_statuses: Vec<u16>,
-    flight: RefCell<Flight<Waiter<T::Cause>>>,
-    gate: Rc<gate::Gate>,
-    counters: Counters,
-    last_request: Cell<u32>,
+    session: RefCell<Session>,
+    /// The refresh in flight: its number and the outcome its waiters share.
+    refresh: RefCell<Option<(u32, Waiter<T::Cause>)>>,
+    /// Requests held by the cap: their tickets and what wakes them.
+    holds: RefCell<Vec<(u32, outcome::Setter<()>)>>,
     observer: Option<Box<dyn Observer>>,
+}
+
+/// A place in flight, freed when the send it was taken for ends (or its future is dropped).
+struct Place<'a, T: Transport>(&'a Engine<T>);
+
+impl<T: Transport> Drop for Place<'_, T> {
+    fn drop(&mut self) {
+        self.0.inner.session.borrow_mut().leave();
+        self.0.wake();
+    }
 }
 
 impl<T: Transport> core::fmt::Debug for Engine<T> {
@@ -95,11 +104,9 @@ impl<T: Transport> Engine<T> {
         Engine {
             inner: Rc::new(Inner {
                 transport,
-                auth_statuses,
-                flight: RefCell::new(Flight::new()),
-                gate: Rc::default(),
-                counters: Counters::default(),
-                last_request: Cell::new(0),
+                session: RefCell::new(Session::new(auth_statuses, 0)),
+                refresh: RefCell::new(None),
+                holds: RefCell::new(Vec::new()),
                 observer,
             }),
         }
@@ -108,7 +115,7 @@ impl<T: Transport> Engine<T> {
     /// Caps the requests in flight at `max` and holds new ones back while a refresh runs (off: `None`).
     /// See `maxConcurrent` in the README: worth it over HTTP/1.1, a brake over HTTP/2.
     pub fn set_max_concurrent(&self, max: Option<u32>) {
-        self.inner.gate.set_max(max);
+        self.inner.session.borrow_mut().set_max(max.unwrap_or(0));
     }
 
     /// A handle that does not keep this engine alive.
@@ -123,9 +130,7 @@ impl<T: Transport> Engine<T> {
 
     /// Sends `req`; on an auth failure waits for the one shared refresh and replays it once.
     pub async fn fetch(&self, req: T::Request) -> Result<T::Response, AuthError<T::Cause>> {
-        let id = self.inner.last_request.get().wrapping_add(1).max(1);
-        self.inner.last_request.set(id);
-        Counters::bump(&self.inner.counters.requests);
+        let id = self.inner.session.borrow_mut().begin();
         let result = self.run(id, req).await;
         let (status, error) = match &result {
             Ok(res) => (Some(self.inner.transport.status(res)), None),
@@ -138,92 +143,106 @@ impl<T: Transport> Engine<T> {
     async fn run(&self, id: u32, req: T::Request) -> Result<T::Response, AuthError<T::Cause>> {
         let transport = &self.inner.transport;
         let spare = transport.duplicate(&req)?;
-        let permit = self.enter(&spare).await?;
-        let generation = self.inner.flight.borrow().generation();
+        let place = self.enter(&spare).await?;
+        let generation = self.inner.session.borrow().generation();
         let sent_at = transport.now();
         self.emit_at(id, EventKind::Sent, sent_at);
         let res = transport.send(req).await;
-        drop(permit);
+        drop(place);
         let res = res?;
         let status = transport.status(&res);
-        if !self.is_auth_status(status) || !transport.is_handled(&res) {
+        let answer = self.inner.session.borrow_mut().answered(generation, status, transport.is_handled(&res));
+        if answer == Answer::Deliver {
             return Ok(res);
         }
         self.emit(id, EventKind::AuthFailure { status });
         transport.discard(res);
-        self.wait_for_refresh(id, generation, sent_at, &spare).await?;
-        let permit = self.enter(&spare).await?;
-        Counters::bump(&self.inner.counters.replayed);
+        match answer {
+            Answer::Expired => return Err(AuthError::SessionExpired { status: None }),
+            Answer::Start(n) => self.start_refresh(n, id, sent_at),
+            _ => {}
+        }
+        if let Answer::Wait(n) | Answer::Start(n) = answer {
+            self.emit(id, EventKind::Queued { refresh: n });
+            match select(self.waiter(n), transport.aborted(&spare)).await {
+                Either::Left((RefreshOutcome::Refreshed, _)) => {}
+                Either::Left((RefreshOutcome::Expired { status }, _)) => {
+                    return Err(AuthError::SessionExpired { status })
+                }
+                Either::Left((RefreshOutcome::Failed { status, cause }, _)) => {
+                    return Err(AuthError::RefreshFailed { status, cause })
+                }
+                Either::Right(_) => return Err(AuthError::Aborted),
+            }
+        }
+        let place = self.enter(&spare).await?;
+        self.inner.session.borrow_mut().replayed();
         self.emit(id, EventKind::Replayed);
         let res = transport.send(spare).await;
-        drop(permit);
+        drop(place);
         let res = res?;
         let status = transport.status(&res);
-        if self.is_auth_status(status) {
+        if self.inner.session.borrow().is_auth_status(status) {
             return Err(AuthError::Unauthorized { status });
         }
         Ok(res)
     }
 
-    /// With a cap set: waits for a place in flight, and while a refresh runs, for its end.
-    async fn enter(&self, spare: &T::Request) -> Result<Option<gate::Permit>, AuthError<T::Cause>> {
-        let gate = &self.inner.gate;
-        if gate.max().is_none() {
-            return Ok(None);
-        }
+    /// Waits until the session lets a request be sent: with a cap, for a place in flight, and while
+    /// a refresh runs, for its end.
+    async fn enter(&self, spare: &T::Request) -> Result<Place<'_, T>, AuthError<T::Cause>> {
         loop {
-            let refresh = self.inner.flight.borrow().in_flight();
-            let wait = match refresh {
-                Some(refresh) => {
-                    // Hand our turn on: everyone queued goes to wait on the refresh too.
-                    gate.wake_next();
-                    refresh.map(|_| ()).left_future()
+            let enter = self.inner.session.borrow_mut().enter();
+            self.wake();
+            let (ticket, wait) = match enter {
+                Enter::Go => return Ok(Place(self)),
+                Enter::Refresh(n) => (0, self.waiter(n).map(|_| ()).left_future()),
+                Enter::Hold(t) => {
+                    let (setter, waiter) = outcome::channel(());
+                    self.inner.holds.borrow_mut().push((t, setter));
+                    (t, waiter.right_future())
                 }
-                None => match gate.try_enter() {
-                    Ok(permit) => return Ok(Some(permit)),
-                    Err(queued) => queued.right_future(),
-                },
             };
             if let Either::Right(_) = select(wait, self.inner.transport.aborted(spare)).await {
-                gate.wake_next();
+                self.inner.holds.borrow_mut().retain(|(t, _)| *t != ticket || ticket == 0);
+                self.inner.session.borrow_mut().cancel(ticket);
+                self.wake();
                 return Err(AuthError::Aborted);
             }
         }
     }
 
-    async fn wait_for_refresh(
-        &self,
-        id: u32,
-        generation: u64,
-        sent_at: f64,
-        spare: &T::Request,
-    ) -> Result<(), AuthError<T::Cause>> {
-        let ticket = self.inner.flight.borrow_mut().on_auth_failure(generation);
-        let (refresh, waiter) = match ticket {
-            Ticket::Replay => return Ok(()),
-            Ticket::Expired => return Err(AuthError::SessionExpired { status: None }),
-            Ticket::Join(n, waiter) => (n, waiter),
-            Ticket::Start(n) => (n, self.start_refresh(n, id, sent_at)),
-        };
-        Counters::bump(&self.inner.counters.queued);
-        self.emit(id, EventKind::Queued { refresh });
-        match select(waiter, self.inner.transport.aborted(spare)).await {
-            Either::Left((RefreshOutcome::Refreshed, _)) => Ok(()),
-            Either::Left((RefreshOutcome::Expired { status }, _)) => {
-                Err(AuthError::SessionExpired { status })
+    /// Wakes every held request the session lets go on; one whose future was dropped passes its
+    /// turn to the next.
+    fn wake(&self) {
+        loop {
+            let ticket = self.inner.session.borrow_mut().woken();
+            if ticket == 0 {
+                return;
             }
-            Either::Left((RefreshOutcome::Failed { status, cause }, _)) => {
-                Err(AuthError::RefreshFailed { status, cause })
+            let setter = {
+                let mut holds = self.inner.holds.borrow_mut();
+                holds.iter().position(|(t, _)| *t == ticket).map(|i| holds.swap_remove(i).1)
+            };
+            match setter {
+                Some(s) if s.has_waiter() => s.set(()),
+                _ => self.inner.session.borrow_mut().cancel(ticket),
             }
-            Either::Right(_) => Err(AuthError::Aborted),
         }
     }
 
-    /// Starts refresh `number` in its own task and returns the future every waiter shares.
-    fn start_refresh(&self, number: u32, id: u32, since: f64) -> Waiter<T::Cause> {
+    /// The outcome of refresh `n`, shared by all its waiters.
+    fn waiter(&self, n: u32) -> Waiter<T::Cause> {
+        match &*self.inner.refresh.borrow() {
+            Some((m, w)) if *m == n => w.clone(),
+            _ => outcome::channel(RefreshOutcome::Failed { status: None, cause: None }).1,
+        }
+    }
+
+    /// Starts refresh `number` in its own task, so an aborted waiter never cancels it.
+    fn start_refresh(&self, number: u32, id: u32, since: f64) {
         let (setter, waiter) = outcome::channel(RefreshOutcome::Failed { status: None, cause: None });
-        self.inner.flight.borrow_mut().started(number, waiter.clone());
-        Counters::bump(&self.inner.counters.refreshes_started);
+        *self.inner.refresh.borrow_mut() = Some((number, waiter));
         self.emit(id, EventKind::RefreshStarted { refresh: number });
         let engine = self.clone();
         let call = self.inner.transport.refresh(since);
@@ -235,21 +254,14 @@ impl<T: Transport> Engine<T> {
             };
             setter.set(outcome);
         }));
-        waiter
     }
 
     /// Records how refresh `number` ended; returns the verdict its waiters act on.
     fn finish_refresh(&self, number: u32, id: u32, verdict: Verdict) -> Verdict {
-        let c = &self.inner.counters;
-        let (effective, expired_now) = self.inner.flight.borrow_mut().finish(verdict);
-        Counters::bump(if verdict == Verdict::Refreshed {
-            &c.refreshes_succeeded
-        } else {
-            &c.refreshes_failed
-        });
+        let (effective, expired_now) = self.inner.session.borrow_mut().ended(verdict);
+        self.inner.refresh.borrow_mut().take();
         self.emit(id, EventKind::RefreshEnded { refresh: number, outcome: verdict });
         if expired_now {
-            Counters::bump(&c.sessions_expired);
             self.emit(0, EventKind::SessionExpired);
         }
         effective
@@ -257,35 +269,30 @@ impl<T: Transport> Engine<T> {
 
     /// Reports a successful login: refresh handling resumes after a session expiry.
     pub fn mark_logged_in(&self) {
-        self.inner.flight.borrow_mut().logged_in();
+        self.inner.session.borrow_mut().logged_in();
         self.emit(0, EventKind::LoggedIn);
     }
 
     /// Another tab or client refreshed: auth failures of requests sent before now replay at once.
     pub fn note_refreshed_elsewhere(&self) {
-        self.inner.flight.borrow_mut().refreshed_elsewhere();
+        self.inner.session.borrow_mut().refreshed_elsewhere();
     }
 
     /// Another tab found the session expired; fires `SessionExpired` here unless already known.
     pub fn note_expired_elsewhere(&self) {
-        if self.inner.flight.borrow_mut().expired_elsewhere() {
-            Counters::bump(&self.inner.counters.sessions_expired);
+        if self.inner.session.borrow_mut().expired_elsewhere() {
             self.emit(0, EventKind::SessionExpired);
         }
     }
 
     /// Whether the session is known to be over (until the next login).
     pub fn is_expired(&self) -> bool {
-        self.inner.flight.borrow().is_expired()
+        self.inner.session.borrow().is_expired()
     }
 
     /// Counts since this engine was built.
     pub fn stats(&self) -> Stats {
-        self.inner.counters.snapshot()
-    }
-
-    fn is_auth_status(&self, status: u16) -> bool {
-        self.inner.auth_statuses.contains(&status)
+        self.inner.session.borrow().stats()
     }
 
     fn emit(&self, request: u32, kind: EventKind) {

@@ -70,6 +70,11 @@ impl Session {
         }
     }
 
+    /// Sets the cap on requests in flight (0: none).
+    pub fn set_max(&mut self, max: u32) {
+        self.max = max;
+    }
+
     /// Adds a status that means "access token not accepted".
     pub fn add_auth_status(&mut self, status: u16) {
         self.auth_statuses.push(status);
