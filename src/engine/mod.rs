@@ -1,7 +1,9 @@
-//! The pure core: single-flight refresh, generations, replay and error classification.
+//! The pure core: single-flight refresh, generations, replay, the cap, expiry and the cross-tab
+//! protocol's decisions.
 //!
-//! Nothing here knows about the browser. [`Engine`] drives any [`Transport`]; the browser
-//! layer implements it over `fetch`, and native tests implement it in memory.
+//! Nothing here knows about the browser. [`Session`] makes every decision as a plain synchronous
+//! call; [`Engine`] drives it with Rust futures over any [`Transport`] (the crate's browser layer,
+//! or native tests in memory), and the npm package drives the same `Session` from JavaScript.
 //!
 //! # The protocol
 //! 1. A request records the current *generation* and is sent as is (access token first).
