@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what authflight's build, tests, demo and benchmarks need, from nothing; skips what is there.
-# Rust wasm target, Debian's Chromium + ChromeDriver, wasm-bindgen-cli (the exact version in Cargo.lock),
-# wasm-pack, the npm tooling (binaryen 132's wasm-opt, esbuild, playwright-core) and the Django venv.
+# Rust wasm target, the npm build's pinned nightly (scripts/nightly-toolchain), Debian's Chromium +
+# ChromeDriver, wasm-bindgen-cli (the exact version in Cargo.lock), wasm-pack, the npm tooling
+# (binaryen 132's wasm-opt, esbuild, playwright-core) and the Django venv.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,6 +13,16 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || {
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 }
+
+# The npm build's pinned nightly (scripts/nightly-toolchain; scripts/build-pkg.sh uses it with -Zbuild-std,
+# hence rust-src). Only the npm package is built with it: crate users and `make test` stay on stable.
+nightly="$(tr -d '[:space:]' <scripts/nightly-toolchain)"
+if ! rustup toolchain list | grep -q "^$nightly" ||
+  ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -qx rust-src ||
+  ! rustup target list --toolchain "$nightly" --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "installing Rust $nightly (minimal profile, rust-src, wasm32 target) for the npm build"
+  rustup toolchain install "$nightly" --profile minimal --component rust-src --target wasm32-unknown-unknown
+fi
 
 apt_need=()
 [[ -x /usr/bin/chromium ]] || apt_need+=(chromium)

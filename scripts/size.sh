@@ -1,13 +1,48 @@
 #!/usr/bin/env bash
-# Prints the shipped size of pkg/: the .wasm, and the JS glue minified by esbuild as a bundler would; gzip -9.
+# The shipped size of pkg/, measured as a user's bundler ships it, and the size gate:
+#   wasm: gzip -9 of pkg/core_bg.wasm
+#   JS:   gzip -9 of `esbuild --bundle --minify --format=esm pkg/authflight.js`, so the entry, the
+#         wasm-bindgen glue (core.js) and every snippet it imports are counted
+# Exits 1 when wasm + JS exceed AUTHFLIGHT_SIZE_BUDGET bytes (default 12000: the issue's 15 KB budget
+# was met, so the gate sits at its 12 KB stretch target and catches any growth past it); scripts/build-pkg.sh
+# runs it, so `make pkg` and `make test` fail when the package grows past the budget.
+#
+#   scripts/size.sh                          measure pkg/ and enforce the budget
+#   AUTHFLIGHT_SIZE_BUDGET=16000 scripts/size.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-wasm=pkg/authflight_bg.wasm
-glue_min="$(mktemp)"
-node_modules/.bin/esbuild --minify --format=esm --log-level=error pkg/authflight.js >"$glue_min"
-w_raw=$(wc -c <"$wasm"); w_gz=$(gzip -9c "$wasm" | wc -c)
-g_raw=$(wc -c <"$glue_min"); g_gz=$(gzip -9c "$glue_min" | wc -c)
-rm -f "$glue_min"
+say() { echo "size: $*" >&2; }
+
+budget="${AUTHFLIGHT_SIZE_BUDGET:-12000}"
+if [[ ! "$budget" =~ ^[0-9]+$ ]]; then
+  say "AUTHFLIGHT_SIZE_BUDGET must be a whole number of bytes, not '$budget'"
+  exit 2
+fi
+wasm=pkg/core_bg.wasm
+entry=pkg/authflight.js
+for f in "$wasm" "$entry"; do
+  [[ -f "$f" ]] || { say "$f is missing; build the package first (scripts/build-pkg.sh)"; exit 1; }
+done
+esbuild=node_modules/.bin/esbuild
+[[ -x "$esbuild" ]] || { say "$esbuild is missing; run scripts/setup.sh"; exit 1; }
+
+bundle="$(mktemp)"
+trap 'rm -f "$bundle"' EXIT
+if ! "$esbuild" --bundle --minify --format=esm --log-level=error "$entry" >"$bundle"; then
+  say "esbuild could not bundle $entry (see above)"
+  exit 1
+fi
+w_raw=$(wc -c <"$wasm")
+w_gz=$(gzip -9c "$wasm" | wc -c)
+j_raw=$(wc -c <"$bundle")
+j_gz=$(gzip -9c "$bundle" | wc -c)
+total=$((w_gz + j_gz))
+
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1000 }'; }
-echo "size: wasm $(kb "$w_raw") raw / $(kb "$w_gz") gz; glue (minified) $(kb "$g_raw") raw / $(kb "$g_gz") gz; total $(kb $((w_gz + g_gz))) gz (budget 15.0 KB)"
+echo "size: wasm $(kb "$w_raw") raw / $(kb "$w_gz") gz; JS (entry + glue + snippets, bundled and minified) $(kb "$j_raw") raw / $(kb "$j_gz") gz; total $(kb "$total") gz (budget $(kb "$budget"))"
+echo "size: in bytes, gzip -9: wasm $w_gz + JS $j_gz = $total of $budget"
+if ((total > budget)); then
+  say "FAILED: the package is $total bytes gzipped, $((total - budget)) over the budget of $budget (AUTHFLIGHT_SIZE_BUDGET)"
+  exit 1
+fi
