@@ -370,29 +370,31 @@ class Client {
 // Frees the wasm side of a client the app dropped without `free()`.
 const registry = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((c) => c.close()) : null;
 
-export class AuthClient {
-  #c = null;
+// Each AuthClient's Client (null once freed). A WeakMap rather than a private field: any `this`
+// can be looked up without a throw, and older bundler targets need no transform.
+const clients = new WeakMap();
 
+/** The live client of `self`; throws `invalid_call` for a wrong `this`, or a freed client unless `freed`. */
+function live(self, method, freed) {
+  const c = clients.get(self);
+  if (c === undefined) throw misuse(`AuthClient.${method} called on something that is not an AuthClient`);
+  if (c === null && !freed) throw misuse(`AuthClient.${method} called after free()`);
+  return c;
+}
+
+export class AuthClient {
   /** Validates `options`; throws an AuthError with code 'invalid_config' naming the bad field. */
   constructor(options) {
     if (!ready) throw misuse('call `await init()` before `new AuthClient()`');
     const c = new Client(options);
-    this.#c = c;
+    clients.set(this, c);
     if (registry) registry.register(this, c, c);
-  }
-
-  /** The live client; throws `invalid_call` for a wrong `this`, or a freed client unless `freed`. */
-  static #live(self, method, freed) {
-    const c = self !== null && typeof self === 'object' && #c in self ? self.#c : undefined;
-    if (c === undefined) throw misuse(`AuthClient.${method} called on something that is not an AuthClient`);
-    if (c === null && !freed) throw misuse(`AuthClient.${method} called after free()`);
-    return c;
   }
 
   /** Like `fetch`: 4xx/5xx resolve. A 401 waits for the one shared refresh, then replays once. Rejects only with an AuthError. */
   fetch(input, init) {
     try {
-      return AuthClient.#live(this, 'fetch').fetch(input, init);
+      return live(this, 'fetch').fetch(input, init);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -400,7 +402,7 @@ export class AuthClient {
 
   /** Calls `listener` for each event of `type` ('*' for all). Returns a function that unsubscribes. */
   on(type, listener) {
-    const c = AuthClient.#live(this, 'on');
+    const c = live(this, 'on');
     if (!TYPES.includes(type)) throw badArgument('type', "must be an event name such as 'refresh_started', or '*'");
     if (typeof listener !== 'function') throw badArgument('listener', 'must be a function');
     const entry = { t: type, f: listener };
@@ -412,25 +414,25 @@ export class AuthClient {
 
   /** Calls `listener` once per session expiry (here or in another tab). Returns a function that unsubscribes. */
   onSessionExpired(listener) {
-    AuthClient.#live(this, 'onSessionExpired');
+    live(this, 'onSessionExpired');
     return this.on('session_expired', listener);
   }
 
   /** Reports a successful login, so refresh handling resumes after a session expiry (in every tab). */
   markLoggedIn() {
-    const c = AuthClient.#live(this, 'markLoggedIn');
+    const c = live(this, 'markLoggedIn');
     // A login reported by a `logged_in` listener is the one being announced: nothing more to do.
     if (!c.io.login) c.login();
   }
 
   /** True once the session is known to be over, until `markLoggedIn()`. */
   get sessionExpired() {
-    return core.s_expired(AuthClient.#live(this, 'sessionExpired').s);
+    return core.s_expired(live(this, 'sessionExpired').s);
   }
 
   /** Counts since this client was built. */
   stats() {
-    const s = AuthClient.#live(this, 'stats').s;
+    const s = live(this, 'stats').s;
     const out = {};
     STATS.forEach((k, i) => (out[k] = core.s_stat(s, i)));
     return out;
@@ -438,9 +440,9 @@ export class AuthClient {
 
   /** Releases the client: later calls throw `invalid_call`; requests in flight still settle. Calling it again does nothing. */
   free() {
-    const c = AuthClient.#live(this, 'free', true);
+    const c = live(this, 'free', true);
     if (!c) return;
-    this.#c = null;
+    clients.set(this, null);
     if (registry) registry.unregister(c);
     c.close();
   }
