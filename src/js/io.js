@@ -314,7 +314,7 @@ export function dup(req) {
 /** `fetch` through the global (so apps and tests may replace it), checked to answer a Response. */
 function fetchChecked(input, init) {
   return new Promise((resolve) => resolve(globalThis.fetch(input, init))).then((res) => {
-    if (res === null || typeof res !== 'object' || typeof res.status !== 'number') {
+    if (!(res instanceof Response) && Object.prototype.toString.call(res) !== '[object Response]') {
       throw new TypeError(`fetch resolved to ${res === null ? 'null' : typeof res}, not a Response`);
     }
     return res;
