@@ -13,7 +13,8 @@ export async function createWith(extra, { refreshUrl }) {
   return {
     client,
     startup: { initMs: t1 - t0, constructMs: t2 - t1 },
-    wasmMemoryBytes: () => wasm.memory.buffer.byteLength,
+    // The export names are shortened in the release build: find the memory by its type.
+    wasmMemoryBytes: () => Object.values(wasm).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength,
     async get(url) {
       const res = await client.fetch(url);
       await res.json();
