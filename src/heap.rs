@@ -38,6 +38,9 @@ impl<G: Fn(usize) -> Option<usize>> Heap<G> {
 
     /// The class of a request: its size and alignment rounded up to a power of two.
     fn class(size: usize, align: usize) -> Option<usize> {
+        if align > PAGE {
+            return None; // blocks are aligned to at most a page
+        }
         let need = size.max(align).max(1 << MIN_CLASS).checked_next_power_of_two()?;
         let class = need.trailing_zeros() as usize - MIN_CLASS;
         (class < CLASSES).then_some(class)

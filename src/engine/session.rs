@@ -73,6 +73,8 @@ impl Session {
     /// Sets the cap on requests in flight (0: none).
     pub fn set_max(&mut self, max: u32) {
         self.max = max;
+        // Everyone held asks again under the new cap (or goes, with none).
+        self.woken.extend(self.held.drain(..));
     }
 
     /// Adds a status that means "access token not accepted".
@@ -89,21 +91,21 @@ impl Session {
 
     /// Before each send; see [`Enter`].
     pub fn enter(&mut self) -> Enter {
-        if self.max == 0 {
-            return Enter::Go;
+        if self.max != 0 {
+            if let Some(n) = self.flight.in_flight_number() {
+                // Hand our turn on: everyone held goes to wait on the refresh too.
+                self.wake_next();
+                return Enter::Refresh(n);
+            }
+            if self.sending >= self.max {
+                self.last_ticket = self.last_ticket.wrapping_add(1).max(1);
+                self.held.push_back(self.last_ticket);
+                return Enter::Hold(self.last_ticket);
+            }
         }
-        if let Some(n) = self.flight.in_flight_number() {
-            // Hand our turn on: everyone held goes to wait on the refresh too.
-            self.wake_next();
-            return Enter::Refresh(n);
-        }
-        if self.sending < self.max {
-            self.sending += 1;
-            return Enter::Go;
-        }
-        self.last_ticket = self.last_ticket.wrapping_add(1).max(1);
-        self.held.push_back(self.last_ticket);
-        Enter::Hold(self.last_ticket)
+        // Counted with or without a cap, so a cap set later starts from the true number.
+        self.sending = self.sending.saturating_add(1);
+        Enter::Go
     }
 
     /// A request that was told to wait in [`Session::enter`] was aborted: `ticket` is its hold, or 0
@@ -119,8 +121,8 @@ impl Session {
 
     /// A send that [`Enter::Go`] let through was answered (or failed): its place is free.
     pub fn leave(&mut self) {
+        self.sending = self.sending.saturating_sub(1);
         if self.max != 0 {
-            self.sending = self.sending.saturating_sub(1);
             self.wake_next();
         }
     }
@@ -263,5 +265,7 @@ mod tests {
         s.leave();
         s.leave();
         assert_eq!((s.enter(), s.enter(), s.enter()), (Enter::Go, Enter::Go, Enter::Hold(3)));
+        s.set_max(0);
+        assert_eq!((s.woken(), s.enter()), (3, Enter::Go), "lifting the cap lets the held go");
     }
 }

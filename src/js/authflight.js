@@ -63,8 +63,14 @@ async function orAbort(promise, req) {
 /** A promise of `promise`'s value, or of `late()` after `ms`; the timer never outlives it. */
 function within(promise, ms, late) {
   let timer;
-  const t = new Promise((resolve) => (timer = setTimeout(() => resolve(late()), ms)));
+  const t = new Promise((resolve) => (timer = unref(setTimeout(() => resolve(late()), ms))));
   return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+/** A timer that never keeps a Node process alive by itself. */
+function unref(timer) {
+  if (timer && timer.unref) timer.unref();
+  return timer;
 }
 
 function timeoutError() {
@@ -73,7 +79,7 @@ function timeoutError() {
   return e;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms) => new Promise((r) => unref(setTimeout(r, ms)));
 
 /** One client's JS half: its I/O state, its session number, its refreshes and held requests. */
 class Client {
@@ -113,7 +119,7 @@ class Client {
       const v = e >>> 2;
       const wait = e & 1 ? this.refreshes.get(v) : new Promise((r) => this.holds.set(v, r));
       if ((await orAbort(wait, req)) === null) {
-        this.holds.delete(v);
+        if (!(e & 1)) this.holds.delete(v);
         core.s_cancel(this.s, e & 1 ? 0 : v);
         this.wake();
         throw new Fail(E_ABORTED);
@@ -160,7 +166,10 @@ class Client {
     core.s_replayed(this.s);
     this.emit(REPLAYED, id);
     res = await this.send(spare);
-    if (core.s_unauthorized(this.s, res.status)) throw new Fail(E_UNAUTHORIZED, res.status);
+    if (core.s_unauthorized(this.s, res.status)) {
+      io.discard(res);
+      throw new Fail(E_UNAUTHORIZED, res.status);
+    }
     return res;
   }
 
@@ -363,6 +372,8 @@ class Client {
 
   dispose() {
     core.s_free(this.s);
+    // A refresh still running ends on no session: the number may already belong to a new client.
+    this.s = 0;
     io.close(this.io);
   }
 }
