@@ -27,8 +27,6 @@ extern "C" {
     /// Reads and checks the JS options; throws an `invalid_config` AuthError.
     #[wasm_bindgen(catch)]
     pub(crate) fn make_io(options: &JsValue) -> Result<JsValue, JsValue>;
-    /// Sets `io.id`, the number JavaScript knows the client by.
-    pub(crate) fn set_id(io: &JsValue, id: u32);
     /// Setting `k` of a client (the constants above).
     pub(crate) fn num(io: &JsValue, k: u32) -> f64;
     /// Routes cross-tab messages to `f(kind)`.
@@ -76,6 +74,4 @@ extern "C" {
     /// Resolves to a release function once the (fallback) Web Lock is held, or to null after `ms`.
     pub(crate) fn lock(io: &JsValue, fallback: bool, ms: u32) -> Promise;
     pub(crate) fn unlock(release: &JsValue);
-    /// An `AuthError` with code number `code` (0 for none of `status`).
-    pub(crate) fn error(code: u32, status: u32, cause: &JsValue) -> JsValue;
 }

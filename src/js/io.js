@@ -253,11 +253,6 @@ export function num(io, k) {
   return k < 16 ? io.n[k] : io.statuses[k - 16] || 0;
 }
 
-/** Sets the number the client is known by in the wasm. */
-export function set_id(io, id) {
-  io.id = id;
-}
-
 /** Sets the function the channel's messages go to (`0` refreshed, `1` expired, `2` login). */
 export function set_hook(io, f) {
   io.hook = f;
