@@ -36,6 +36,7 @@ pub struct Config {
     pub(crate) refresh_timeout_ms: u32,
     pub(crate) cross_tab: bool,
     pub(crate) lock_timeout_ms: u32,
+    pub(crate) confirm_delay_ms: u32,
     pub(crate) max_concurrent: Option<u32>,
 }
 
@@ -53,7 +54,8 @@ impl Config {
                 csrf: None,
                 refresh_timeout_ms: 10_000,
                 cross_tab: true,
-                lock_timeout_ms: 15_000,
+                lock_timeout_ms: 3_000,
+                confirm_delay_ms: 1_000,
                 max_concurrent: None,
             },
         }
@@ -118,7 +120,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// How long a refresh may take before it counts as failed (default 10 000 ms).
+    /// How long a refresh call may take before it counts as failed (default 10 000 ms). A call
+    /// that takes longer is abandoned, not aborted: a late success still counts.
     pub fn refresh_timeout_ms(mut self, ms: u32) -> Self {
         self.config.refresh_timeout_ms = ms;
         self
@@ -130,9 +133,19 @@ impl ConfigBuilder {
         self
     }
 
-    /// The longest a tab waits for another tab's refresh before it goes ahead (default 15 000 ms).
+    /// The longest a tab waits for another tab's refresh before it goes ahead (default 3 000 ms).
+    /// With `cross_tab`, a refresh ends within `lock_timeout_ms` + `confirm_delay_ms` + `refresh_timeout_ms`.
     pub fn lock_timeout_ms(mut self, ms: u32) -> Self {
         self.config.lock_timeout_ms = ms;
+        self
+    }
+
+    /// Before a rejected refresh ends the session, wait this long and call once more (default
+    /// 1 000 ms, at most 60 000; 0 turns it off). A rejection can be transient: a refresh view
+    /// that authenticates the access cookie rejects while the browser still sends the expired one.
+    /// Safe, as a rejected refresh rotated nothing; a real expiry is reported this much later.
+    pub fn confirm_delay_ms(mut self, ms: u32) -> Self {
+        self.config.confirm_delay_ms = ms;
         self
     }
 
@@ -199,6 +212,9 @@ impl ConfigBuilder {
         if c.lock_timeout_ms == 0 || c.lock_timeout_ms > 600_000 {
             return Err(ConfigError::new("lockTimeoutMs", "must be between 1 and 600000 milliseconds"));
         }
+        if c.confirm_delay_ms > 60_000 {
+            return Err(ConfigError::new("confirmDelayMs", "must be between 0 and 60000 milliseconds"));
+        }
         if c.max_concurrent.is_some_and(|m| m == 0 || m > 10_000) {
             return Err(ConfigError::new("maxConcurrent", "must be a whole number from 1 to 10000"));
         }
@@ -232,6 +248,8 @@ pub struct Options {
     pub cross_tab: Option<bool>,
     /// See [`ConfigBuilder::lock_timeout_ms`].
     pub lock_timeout_ms: Option<u32>,
+    /// See [`ConfigBuilder::confirm_delay_ms`].
+    pub confirm_delay_ms: Option<u32>,
     /// See [`ConfigBuilder::max_concurrent`].
     pub max_concurrent: Option<u32>,
 }
@@ -268,6 +286,9 @@ impl TryFrom<Options> for Config {
         }
         if let Some(ms) = o.lock_timeout_ms {
             b = b.lock_timeout_ms(ms);
+        }
+        if let Some(ms) = o.confirm_delay_ms {
+            b = b.confirm_delay_ms(ms);
         }
         b.csrf(o.csrf).max_concurrent(o.max_concurrent).build()
     }
@@ -313,7 +334,7 @@ mod tests {
         assert_eq!(c.refresh_method, "POST");
         assert_eq!(c.refresh_body.as_deref(), Some("{}"));
         assert!(c.is_auth_status(401) && !c.is_auth_status(403));
-        assert_eq!(c.refresh_timeout_ms, 10_000);
+        assert_eq!((c.refresh_timeout_ms, c.lock_timeout_ms, c.confirm_delay_ms), (10_000, 3_000, 1_000));
         assert!(c.csrf.is_none() && c.cross_tab);
     }
 
@@ -330,6 +351,7 @@ mod tests {
             (Config::builder("/r").allowed_origin("https://a.com:99999"), "allowedOrigins"),
             (Config::builder("/r").refresh_timeout_ms(0), "refreshTimeoutMs"),
             (Config::builder("/r").lock_timeout_ms(0), "lockTimeoutMs"),
+            (Config::builder("/r").confirm_delay_ms(60_001), "confirmDelayMs"),
             (Config::builder("/r").max_concurrent(Some(0)), "maxConcurrent"),
             (
                 Config::builder("/r").csrf(Some(Csrf { cookie: "a b".into(), header: "X".into() })),
@@ -360,10 +382,11 @@ mod tests {
             refresh_body: Some(None),
             allowed_origins: vec!["https://api.example.com/".into()],
             csrf: Some(Csrf::django()),
+            confirm_delay_ms: Some(0),
             ..Options::default()
         };
         let c = Config::try_from(o).unwrap();
-        assert_eq!(c.refresh_body, None);
+        assert_eq!((c.refresh_body.as_deref(), c.confirm_delay_ms), (None, 0));
         assert_eq!(c.allowed_origins(), ["https://api.example.com".to_string()]);
     }
 }

@@ -6,9 +6,9 @@
 //! Every test asserts on the server's own counts (`/api/test/stats/`), not only on the client's.
 #![cfg(target_arch = "wasm32")]
 
-use authflight::{AuthClient, AuthError, Config, ErrorCode};
-use futures::future::join_all;
-use js_sys::Reflect;
+use authflight::{AuthClient, AuthError, Config, ConfigBuilder, ErrorCode};
+use futures::future::{join, join_all};
+use js_sys::{Function, Promise, Reflect};
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -68,8 +68,10 @@ async fn login() {
     assert_eq!(res.status(), 200, "demo login");
 }
 
-/// Fresh counters and a fresh logged-in session whose access token the server no longer accepts.
+/// Fresh counters and a fresh logged-in session whose access token the server no longer accepts;
+/// no cross-tab marker left by an earlier test.
 async fn expired_session() {
+    set_cookie(&format!("{}=; path=/; max-age=0", marker_name()));
     assert_eq!(raw("POST", "/api/test/reset/?logout=1", None).await.status(), 200);
     login().await;
     assert_eq!(raw("POST", "/api/test/expire-access/", None).await.status(), 200);
@@ -79,12 +81,83 @@ async fn post_test(path: &str, body: &str) {
     assert_eq!(raw("POST", path, Some(body)).await.status(), 200, "{path}");
 }
 
+fn refresh_url() -> String {
+    url("/api/auth/token/refresh/")
+}
+
+fn options(f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Config {
+    f(Config::builder(refresh_url()).allowed_origin(SERVER)).build().expect("valid options")
+}
+
 fn client() -> AuthClient {
-    let config = Config::builder(url("/api/auth/token/refresh/"))
-        .allowed_origin(SERVER)
-        .build()
-        .expect("valid options");
-    AuthClient::new(config).expect("a client")
+    client_with(|b| b)
+}
+
+fn client_with(f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> AuthClient {
+    AuthClient::new(options(f)).expect("a client")
+}
+
+/// `Date.now()`.
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+fn document() -> web_sys::HtmlDocument {
+    web_sys::window().unwrap().document().unwrap().unchecked_into()
+}
+
+fn set_cookie(cookie: &str) {
+    document().set_cookie(cookie).unwrap();
+}
+
+/// The cross-tab marker cookie's name: `authflight_` and the FNV-1a hash of the refresh URL.
+fn marker_name() -> String {
+    let hash =
+        refresh_url().bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("authflight_{hash:08x}")
+}
+
+/// The marker cookie's value, if there is one.
+fn marker() -> Option<String> {
+    let name = marker_name();
+    let all = document().cookie().unwrap();
+    all.split(';').find_map(|pair| pair.trim().strip_prefix(&name)?.strip_prefix('=').map(String::from))
+}
+
+/// Another tab's lock holder, frozen: takes the main Web Lock and keeps it until the returned
+/// function is called.
+async fn hold_lock() -> Function {
+    let take = Function::new_with_args(
+        "name",
+        "return new Promise((got) => navigator.locks.request(name, () => new Promise((r) => got(r))))",
+    );
+    let name = format!("authflight:{}", refresh_url());
+    let held: Promise = take.call1(&JsValue::NULL, &name.into()).unwrap().unchecked_into();
+    JsFuture::from(held).await.unwrap().unchecked_into()
+}
+
+/// Another tab's message on the refresh URL's channel (`refreshed`, `expired`, `login`).
+fn post_message(message: &str) {
+    let post = Function::new_with_args(
+        "name, m",
+        "const c = new BroadcastChannel(name); c.postMessage(m); c.close()",
+    );
+    let name = format!("authflight:{}", refresh_url());
+    post.call2(&JsValue::NULL, &name.into(), &message.into()).unwrap();
+}
+
+fn codes(results: &[Result<Response, AuthError>]) -> Vec<Option<ErrorCode>> {
+    results.iter().map(|r| r.as_ref().err().map(AuthError::code)).collect()
 }
 
 async fn burst(api: &AuthClient, n: usize, tag: &str) -> Vec<Result<Response, AuthError>> {
@@ -106,18 +179,145 @@ async fn a_burst_after_expiry_refreshes_once_and_replays_every_request() {
 }
 
 #[wasm_bindgen_test]
-async fn a_rejected_refresh_is_session_expired_once() {
+async fn a_rejected_refresh_is_confirmed_once_then_session_expired_once() {
     expired_session().await;
     post_test("/api/test/invalidate-refresh/", "{}").await;
     let api = client();
     let fired = Rc::new(Cell::new(0));
     let f = fired.clone();
     api.on(Some("session_expired"), move |_| f.set(f.get() + 1));
+    let start = now();
     let results = burst(&api, 5, "rust-expire").await;
+    let took = now() - start;
     assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.code() == ErrorCode::SessionExpired)));
     assert_eq!(fired.get(), 1);
     assert!(api.is_session_expired());
+    assert!(took >= 1000.0, "the confirmation waits confirmDelayMs (1000 by default), took {took} ms");
+    let s = server_stats().await;
+    assert_eq!(
+        (num(&s, "refresh_calls"), num(&s, "refresh_reused")),
+        (2, 0),
+        "the call and its confirmation"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn with_confirmation_off_a_rejection_ends_the_session_at_once() {
+    expired_session().await;
+    post_test("/api/test/invalidate-refresh/", "{}").await;
+    let api = client_with(|b| b.confirm_delay_ms(0));
+    let results = burst(&api, 3, "rust-no-confirm").await;
+    assert_eq!(codes(&results), [Some(ErrorCode::SessionExpired); 3]);
     assert_eq!(num(&server_stats().await, "refresh_calls"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_transient_rejection_is_retried_after_the_delay_and_is_no_logout() {
+    expired_session().await;
+    // The first answer reads as a rejection (as from a refresh view that authenticates the
+    // just-expired access cookie); the server did rotate, so the retry presents the new token.
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let classify = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |_res| {
+        c.set(c.get() + 1);
+        JsValue::from_str(if c.get() == 1 { "expired" } else { "refreshed" })
+    });
+    let classify: Function = classify.into_js_value().unchecked_into();
+    let api = AuthClient::with_classifier(options(|b| b.confirm_delay_ms(300)), Some(classify)).unwrap();
+    let fired = Rc::new(Cell::new(0));
+    let f = fired.clone();
+    api.on(Some("session_expired"), move |_| f.set(f.get() + 1));
+    let start = now();
+    let results = burst(&api, 5, "rust-transient").await;
+    let took = now() - start;
+    assert_eq!(codes(&results), [None; 5]);
+    assert!(took >= 300.0, "retried after confirmDelayMs, took {took} ms");
+    assert_eq!((fired.get(), calls.get(), api.is_session_expired()), (0, 2, false));
+    let s = server_stats().await;
+    assert_eq!((num(&s, "refresh_calls"), num(&s, "refresh_reused")), (2, 0));
+}
+
+#[wasm_bindgen_test]
+async fn a_hung_refresh_fails_its_waiters_by_the_timeout_and_the_next_request_recovers() {
+    expired_session().await;
+    post_test("/api/test/fault/", r#"{"kind":"hang","count":1,"hang_ms":8000}"#).await;
+    let api = client_with(|b| b.refresh_timeout_ms(2000));
+    let start = now();
+    let results = burst(&api, 5, "rust-hang").await;
+    let took = now() - start;
+    assert_eq!(codes(&results), [Some(ErrorCode::RefreshFailed); 5]);
+    assert!((1900.0..3000.0).contains(&took), "waiters fail at refreshTimeoutMs, took {took} ms");
+    // The hung call is abandoned, not joined: a new call goes out at once, and the lock is free.
+    let start = now();
+    let res = api.fetch(Request::new_with_str(&url("/api/ping/?rust-hang=after")).unwrap()).await.unwrap();
+    let took = now() - start;
+    assert_eq!(res.status(), 200);
+    assert!(took < 2000.0, "recovered within one refresh, took {took} ms");
+    let s = server_stats().await;
+    assert_eq!(
+        (num(&s, "refresh_calls"), num(&s, "refresh_succeeded"), num(&s, "refresh_reused")),
+        (2, 1, 0)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_late_success_of_an_abandoned_call_still_counts() {
+    expired_session().await;
+    post_test("/api/test/fault/", r#"{"refresh_delay_ms":1500}"#).await;
+    let api = client_with(|b| b.refresh_timeout_ms(500));
+    let results = burst(&api, 3, "rust-late").await;
+    assert_eq!(codes(&results), [Some(ErrorCode::RefreshFailed); 3]);
+    sleep(1500).await;
+    post_test("/api/test/fault/", r#"{"refresh_delay_ms":0}"#).await;
+    assert!(marker().is_some_and(|m| m.starts_with("r:")), "other tabs are told: {:?}", marker());
+    let res = api.fetch(Request::new_with_str(&url("/api/ping/?rust-late=after")).unwrap()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let s = server_stats().await;
+    assert_eq!(
+        (num(&s, "refresh_calls"), num(&s, "refresh_succeeded"), num(&s, "refresh_reused")),
+        (1, 1, 0)
+    );
+    assert_eq!(api.stats().refreshes_started, 1, "the late rotation's cookies serve the next request");
+}
+
+#[wasm_bindgen_test]
+async fn a_refreshed_message_ends_a_wait_on_another_tab_at_once() {
+    expired_session().await;
+    let release = hold_lock().await;
+    let api = client();
+    let start = now();
+    let other_tab = async {
+        sleep(300).await;
+        let res = raw("POST", "/api/auth/token/refresh/", Some("{}")).await;
+        assert_eq!(res.status(), 200, "the other tab's refresh");
+        post_message("refreshed");
+    };
+    let (results, ()) = join(burst(&api, 5, "rust-message"), other_tab).await;
+    let took = now() - start;
+    release.call0(&JsValue::NULL).unwrap();
+    assert_eq!(codes(&results), [None; 5]);
+    assert!(took < 1500.0, "well before lockTimeoutMs (3000), took {took} ms");
+    let s = server_stats().await;
+    assert_eq!((num(&s, "refresh_calls"), num(&s, "refresh_reused")), (1, 0), "only the other tab's");
+    assert!(marker().is_some_and(|m| m.starts_with("r:")));
+}
+
+#[wasm_bindgen_test]
+async fn a_frozen_lock_holder_delays_others_no_longer_than_the_bound() {
+    expired_session().await;
+    let release = hold_lock().await;
+    // The frozen tab marked its refresh in flight and never got to say how it ended.
+    set_cookie(&format!("{}=f:{}:12345; path=/", marker_name(), now() as u64));
+    let api = client_with(|b| b.lock_timeout_ms(500).refresh_timeout_ms(1000).confirm_delay_ms(0));
+    let start = now();
+    let results = burst(&api, 5, "rust-frozen").await;
+    let took = now() - start;
+    release.call0(&JsValue::NULL).unwrap();
+    set_cookie(&format!("{}=; path=/; max-age=0", marker_name()));
+    // Its rotation may still land: no call of our own, `refresh_failed` within the bound (1.5 s).
+    assert_eq!(codes(&results), [Some(ErrorCode::RefreshFailed); 5]);
+    assert!(took < 1800.0, "bound 500 + 0 + 1000 ms, took {took} ms");
+    assert_eq!(num(&server_stats().await, "refresh_calls"), 0);
 }
 
 #[wasm_bindgen_test]

@@ -3,7 +3,7 @@
 
 use super::tabs::{Message, Tabs};
 use super::{io, send, BrowserTransport, Refresher};
-use crate::engine::{Engine, Event, Listeners, Observer, Stats};
+use crate::engine::{Engine, Event, Listeners, Observer, RefreshOutcome, Stats};
 use crate::{AuthError, Config, ConfigError};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -24,9 +24,19 @@ impl Client {
         let n = |k| io::num(&io, k) as u32;
         let statuses: Vec<u16> = (io::AUTH_STATUSES..).map(|k| n(k) as u16).take_while(|s| *s != 0).collect();
         let tabs = (n(io::CROSS_TAB) != 0).then(|| Rc::new(Tabs::new(&io)));
-        let refresher = Rc::new(Refresher::new(io.clone(), n(io::REFRESH_TIMEOUT_MS)));
-        let transport = BrowserTransport { io: io.clone(), refresher, tabs };
+        let refresher = Rc::new(Refresher::new(io.clone()));
+        let transport = BrowserTransport { io: io.clone(), refresher: refresher.clone(), tabs: tabs.clone() };
         let engine = Engine::new(transport, statuses, Some(observer));
+        // An abandoned call that succeeds late: its cookies are in the jar, as after a refresh elsewhere.
+        let weak = engine.downgrade();
+        refresher.on_late_success(Box::new(move || {
+            if let Some(engine) = weak.upgrade() {
+                engine.note_refreshed_elsewhere();
+                if let Some(tabs) = &tabs {
+                    tabs.record(&RefreshOutcome::Refreshed);
+                }
+            }
+        }));
         let max = n(io::MAX_CONCURRENT);
         engine.set_max_concurrent((max != 0).then_some(max));
         Ok((Client { engine }, io))
@@ -46,7 +56,12 @@ impl Client {
     /// A message from another client of the same refresh URL (its number on the channel).
     pub fn message(&self, k: u32) {
         match Message::from_number(k) {
-            Some(Message::Refreshed) => self.engine.note_refreshed_elsewhere(),
+            Some(Message::Refreshed) => {
+                if let Some(tabs) = &self.engine.transport().tabs {
+                    tabs.heard_refreshed();
+                }
+                self.engine.note_refreshed_elsewhere();
+            }
             Some(Message::Expired) => self.engine.note_expired_elsewhere(),
             Some(Message::Login) => self.engine.mark_logged_in(),
             None => {}
@@ -189,6 +204,7 @@ fn options_of(c: &Config, classify: Option<js_sys::Function>) -> JsValue {
     }
     set(&o, "refreshTimeoutMs", c.refresh_timeout_ms.into());
     set(&o, "lockTimeoutMs", c.lock_timeout_ms.into());
+    set(&o, "confirmDelayMs", c.confirm_delay_ms.into());
     set(&o, "crossTab", c.cross_tab.into());
     if let Some(m) = c.max_concurrent {
         set(&o, "maxConcurrent", m.into());

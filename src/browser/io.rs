@@ -19,6 +19,8 @@ pub(crate) const CROSS_TAB: u32 = 3;
 pub(crate) const CLASSIFIER: u32 = 4;
 /// `num(io, k)`: this client's random id in marker cookies.
 pub(crate) const TAB_ID: u32 = 5;
+/// `num(io, k)`: `confirmDelayMs`, the pause before a rejected refresh is confirmed (0: off).
+pub(crate) const CONFIRM_DELAY_MS: u32 = 6;
 /// `num(io, k)`: auth status number `k - AUTH_STATUSES`, 0 past the last.
 pub(crate) const AUTH_STATUSES: u32 = 16;
 
@@ -71,7 +73,8 @@ extern "C" {
     pub(crate) fn marker_write(io: &JsValue, state: u32, time: f64, tab: u32);
     /// Posts message `k` (0 refreshed, 1 expired, 2 login) to the other clients.
     pub(crate) fn post(io: &JsValue, k: u32);
-    /// Resolves to a release function once the (fallback) Web Lock is held, or to null after `ms`.
-    pub(crate) fn lock(io: &JsValue, fallback: bool, ms: u32) -> Promise;
+    /// Resolves to a release function once the (fallback) Web Lock is held, or to null after `ms`
+    /// or once `stop` resolves (a lock granted later is released at once).
+    pub(crate) fn lock(io: &JsValue, fallback: bool, ms: u32, stop: &Promise) -> Promise;
     pub(crate) fn unlock(release: &JsValue);
 }

@@ -12,13 +12,14 @@ mod tabs;
 
 pub use client::AuthClient;
 
+use crate::engine::outcome;
 use crate::engine::{RefreshOutcome, Transport};
 use crate::AuthError;
 use alloc::rc::Rc;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use futures::future::LocalBoxFuture;
+use futures::future::{select, Either, LocalBoxFuture};
 use futures::FutureExt;
 use refresh::Refresher;
 use tabs::Tabs;
@@ -72,13 +73,28 @@ impl Transport for BrowserTransport {
             .boxed_local()
     }
 
+    /// Ends within its bound, `lockTimeoutMs` (cross-tab only) + `confirmDelayMs` +
+    /// `refreshTimeoutMs`, whatever happens (see `tabs` for the protocol and its worst case).
     fn refresh(&self, since: f64) -> LocalBoxFuture<'static, RefreshOutcome<JsValue>> {
         let refresher = self.refresher.clone();
         let tabs = self.tabs.clone();
+        let bound = refresher.timeout_ms + refresher.confirm_ms + tabs.as_ref().map_or(0, |t| t.lock_ms);
+        let end = io::now() + f64::from(bound);
+        // In a task of its own: should the bound pass first, it still releases its lock and records
+        // what it finds, while its waiters go on.
+        let (setter, ended) = outcome::channel(RefreshOutcome::Failed { status: None, cause: None });
+        wasm_bindgen_futures::spawn_local(async move {
+            let outcome = match &tabs {
+                Some(tabs) => tabs.refresh(&refresher, since, end).await,
+                None => refresher.attempt(end, None).await,
+            };
+            setter.set(outcome);
+        });
+        let timer = JsFuture::from(io::timeout(bound));
         async move {
-            match tabs {
-                Some(tabs) => tabs.refresh(&refresher, since).await,
-                None => refresher.run().await,
+            match select(ended, timer).await {
+                Either::Left((outcome, _)) => outcome,
+                Either::Right((timeout, _)) => RefreshOutcome::Failed { status: None, cause: timeout.ok() },
             }
         }
         .boxed_local()

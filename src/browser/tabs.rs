@@ -2,48 +2,73 @@
 //!
 //! # The protocol, and why it is safe
 //! Three browser features, each with a fallback:
-//! - **Web Locks** (`navigator.locks`): a tab refreshes only while it holds the lock
-//!   `authflight:<refresh URL>`, so no two contexts present the same refresh token at once. A tab
-//!   whose refresh outlives `refreshTimeoutMs` keeps the lock until the call settles (its waiters get
-//!   `refresh_failed` meanwhile). Waiting for the lock is bounded by `lockTimeoutMs`, so a frozen tab,
-//!   a double-mounted component or a hot-reloaded module holding it delays others by that much,
-//!   never forever. Tabs that give up together then queue on a second lock (`...:fallback`), which a
-//!   holder of the first never takes, so they still refresh one at a time, and none of them races a
-//!   refresh another context still marks in flight. Without Web Locks a tab goes on without a lock:
-//!   the markers below still catch most overlaps.
+//! - **Web Locks** (`navigator.locks`): a tab calls the server only while it holds the lock
+//!   `authflight:<refresh URL>`, so no two contexts present the same refresh token at once. Waiting
+//!   for it is bounded by `lockTimeoutMs`, so a frozen tab, a double-mounted component or a
+//!   hot-reloaded module holding it delays others by that much, never forever. Tabs that give up
+//!   together then queue on a second lock (`...:fallback`), which a holder of the first never takes,
+//!   so they still refresh one at a time, and none of them races a refresh another context still
+//!   marks in flight. The lock is released when the refresh ends, a timed-out call or not (see
+//!   below). Without Web Locks a tab goes on without a lock: the markers still catch most overlaps.
 //! - **A marker cookie** `authflight_<hash of the refresh URL>=<state>:<time>:<client>` (not
-//!   HttpOnly, holds no token): `f` a refresh is in flight (rewritten while a timed-out call is
-//!   pending), `r` one succeeded, `x` the session expired, `n` one failed or a login happened;
-//!   `<time>` is `Date.now()`, the clock every tab shares (a tab's `performance.now()` stops while the
-//!   computer sleeps). Cookie reads go through the browser's shared cookie store, so a tab that gets
-//!   the lock sees what the previous holder wrote (localStorage can be read stale across tabs).
-//!   Under the lock a tab reads it first: `r`/`x` newer than the request that triggered this refresh
-//!   means another context already refreshed (replay) or found the session over (expire), and no
-//!   call is made. An `f` seen while holding the lock belongs to a context that died mid-refresh
-//!   (reload, close): its rotation may still be landing through `keepalive`, so the tab waits for the
-//!   marker to change, or for `refreshTimeoutMs` from that start, before it presents the token.
-//! - **Confirmed rejections only**: a refresh rejected while another context's refresh was in flight
-//!   or had just rotated (possible only without the lock) waits for that one to land and is then no
-//!   logout; only a rejection with no rotation elsewhere expires the session.
+//!   HttpOnly, holds no token): `f` a refresh is in flight, `r` one succeeded, `x` the session
+//!   expired, `n` one failed or a login happened; `<time>` is `Date.now()`, the clock every tab
+//!   shares (a tab's `performance.now()` stops while the computer sleeps). Cookie reads go through
+//!   the browser's shared cookie store, so a tab that gets the lock sees what the previous holder
+//!   wrote (localStorage can be read stale across tabs). Under the lock a tab reads it first: `r`/`x`
+//!   newer than the request that triggered this refresh means another context already refreshed
+//!   (replay) or found the session over (expire), and no call is made. Another context's `f` seen
+//!   there belongs to one that gave up on the lock, froze or died mid-refresh (reload, close): its
+//!   rotation may still be landing through `keepalive`, so the tab waits for the marker to change, or
+//!   for `refreshTimeoutMs` from that start. If it still shows that refresh, the tab calls the server
+//!   only if it holds the main lock (the owner is gone), and otherwise fails this refresh.
 //! - **BroadcastChannel** `authflight:<refresh URL>`: `refreshed`, `expired` and `login` reach every
 //!   other client at once, so their requests sent before a refresh replay without one, their
-//!   session-expired listeners fire once, and a login anywhere re-enables refresh everywhere.
+//!   session-expired listeners fire once, and a login anywhere re-enables refresh everywhere. A
+//!   `refreshed` heard while a refresh here waits (on the lock, or on another context's landing)
+//!   ends it as refreshed at once: the other's cookies are in the jar.
+//! - **Confirmed rejections**: a rejection ends the session only if no other context rotated
+//!   meanwhile (an `r` newer than the call, or an `f` younger than `refreshTimeoutMs` that then
+//!   lands as `r`; possible only without the lock), and if one more call after `confirmDelayMs` is
+//!   rejected too (a refresh view that authenticates the access cookie rejects for the second or so
+//!   the browser still sends it after its `exp`; a rejected call rotated nothing, so this is safe).
+//!   A rejection met while an abandoned call of this client is in flight is `refresh_failed`, never
+//!   a logout: that call may have rotated the token this one presented.
 //!
 //! The refresh itself uses `keepalive`, so a rotation the server performed still stores its cookies
 //! when the page unloads mid-refresh. The cookies themselves are always consistent: the browser
 //! stores the rotated pair before the refreshing tab sees the response, and a later refresh reads
 //! them at send time. A stale marker read can therefore only cause one extra valid refresh.
 //!
-//! Worst case for a request waiting on another tab: `lockTimeoutMs` for the lock, as much again
-//! for the fallback lock, then `refreshTimeoutMs` for a dead tab's rotation and its own refresh.
+//! # Timed-out calls: recovery first
+//! A call that outlives `refreshTimeoutMs` (or the time its refresh has left) is abandoned: its
+//! waiters get `refresh_failed`, the marker goes to `n`, the lock is released, and the next refresh
+//! sends a new call. A late success still counts: requests sent before it replay, and the other
+//! contexts get `r` and `refreshed`. Keeping the lock until a hung call settles would stall every
+//! tab as long as the server hangs; the price is that a call that did rotate but answers later than
+//! that can make the next call present a spent token (here: `refresh_failed`, by the rule above).
+//!
+//! # Worst case
+//! Every refresh ends within `lockTimeoutMs` + `confirmDelayMs` + `refreshTimeoutMs` of its start
+//! (3 + 1 + 10 s by default; without `crossTab`, no `lockTimeoutMs`), whatever happens to the lock,
+//! other tabs or the calls: the lock waits, a landing wait, the calls and the confirmation each get
+//! what is left of that, and a timer at the bound settles the refresh as `refresh_failed` (a
+//! `TimeoutError`) should anything overrun. A request waits at most that long per refresh it meets,
+//! and meets at most two (it is sent at most three times).
 
 use crate::browser::io;
-use crate::browser::refresh::Refresher;
+use crate::browser::refresh::{left, Refresher};
 use crate::engine::tabs::{self, Confirm, Marker, OnLock};
 use crate::engine::{RefreshOutcome, Verdict};
 use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
+
+/// How often a wait for another context's landing reads the marker, in ms.
+const POLL_MS: u32 = 50;
 
 /// A message between clients of the same refresh URL (its number on the channel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,18 +90,65 @@ impl Message {
     }
 }
 
-/// This client's link to the others: its `io` (lock names, channel, marker cookie) and its marker id.
+/// What ends a refresh's wait on other contexts early: a `refreshed` from one of them.
+#[derive(Debug)]
+struct Watch {
+    done: Cell<bool>,
+    /// Resolves once done, so a lock request stops waiting (`io::lock` releases a late grant).
+    stop: Promise,
+    resolve: Option<Function>,
+}
+
+impl Watch {
+    fn new() -> Watch {
+        let mut resolve = None;
+        let stop = Promise::new(&mut |r, _| resolve = Some(r));
+        Watch { done: Cell::new(false), stop, resolve }
+    }
+
+    fn hit(&self) {
+        self.done.set(true);
+        if let Some(f) = &self.resolve {
+            let _ = f.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// A Web Lock held (or not): released when dropped.
+struct Lock(Option<JsValue>);
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            io::unlock(&release);
+        }
+    }
+}
+
+/// This client's link to the others: its `io` (lock names, channel, marker cookie), its marker id
+/// and, for each refresh that waits on others, what ends that wait.
 #[derive(Debug)]
 pub(crate) struct Tabs {
     io: JsValue,
     id: u32,
-    lock_ms: u32,
+    /// `lockTimeoutMs`.
+    pub lock_ms: u32,
+    /// `refreshTimeoutMs`.
+    refresh_ms: u32,
+    /// One refresh's at a time, but one that outran its bound may still wait.
+    watches: RefCell<Vec<Rc<Watch>>>,
 }
 
 impl Tabs {
     pub fn new(io: &JsValue) -> Tabs {
         let n = |k| io::num(io, k) as u32;
-        Tabs { io: io.clone(), id: n(io::TAB_ID), lock_ms: n(io::LOCK_TIMEOUT_MS) }
+        Tabs {
+            io: io.clone(),
+            id: n(io::TAB_ID),
+            lock_ms: n(io::LOCK_TIMEOUT_MS),
+            refresh_ms: n(io::REFRESH_TIMEOUT_MS),
+            watches: RefCell::new(Vec::new()),
+        }
     }
 
     /// Tells every other client.
@@ -84,82 +156,69 @@ impl Tabs {
         io::post(&self.io, message as u32);
     }
 
-    /// A refresh shared with every other context: see the module docs for the protocol.
-    ///
-    /// `since` is `performance.now()` when the request that triggered it was sent.
-    pub async fn refresh(self: &Rc<Self>, refresher: &Rc<Refresher>, since: f64) -> RefreshOutcome<JsValue> {
+    /// Another context said it refreshed: a refresh here that waits on others ends as refreshed.
+    pub fn heard_refreshed(&self) {
+        self.watches.borrow().iter().for_each(|w| w.hit());
+    }
+
+    /// A refresh shared with every other context, over by `end` (`io::now()` time): see the module
+    /// docs for the protocol. `since` is `io::now()` when the request that triggered it was sent.
+    pub async fn refresh(&self, refresher: &Rc<Refresher>, since: f64, end: f64) -> RefreshOutcome<JsValue> {
         // Marker times are wall-clock (`Date.now()`), the one clock every tab shares, even after
         // the computer slept (a tab's `performance.now()` stops meanwhile).
-        let since = now() - (io::now() - since);
-        let mut release = self.acquire(false).await;
-        let holds_main = release.is_some();
-        if !holds_main {
+        let since = io::wall() - (io::now() - since);
+        let watch = Rc::new(Watch::new());
+        self.watches.borrow_mut().push(watch.clone());
+        let mut lock = self.acquire(false, self.lock_ms.min(left(end)), &watch).await;
+        let holds_main = lock.0.is_some();
+        if !holds_main && !watch.done.get() {
             // The holder is stuck or slow (or there are no Web Locks): the tabs that gave up
             // together queue on a second lock, which a holder of the first never takes.
-            release = self.acquire(true).await;
+            lock = self.acquire(true, left(end), &watch).await;
         }
-        let outcome = self.refresh_holding(refresher, since, holds_main).await;
-        if refresher.is_pending() {
-            // Timed out but still in flight: keep the lock, and the marker at `f`, until the call
-            // settles, so no other context presents the same refresh token meanwhile.
-            let (tabs, refresher) = (self.clone(), refresher.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let start = now();
-                while refresher.is_pending() {
-                    tabs.write(tabs::IN_FLIGHT, now());
-                    let settled = refresher.run().await;
-                    if !refresher.is_pending() {
-                        let settled = tabs.confirm(settled, start, &refresher).await;
-                        tabs.record(&settled);
-                    }
-                }
-                unlock(release);
-            });
+        let decision = if watch.done.get() {
+            Some(OnLock::Refreshed)
         } else {
-            unlock(release);
+            self.holding(since, holds_main, end, &watch).await
+        };
+        // From here on this client calls the server itself, or is done.
+        self.watches.borrow_mut().retain(|w| !Rc::ptr_eq(w, &watch));
+        if watch.done.get() {
+            // The jar is fresh: say so to every other context, as a refresh of our own would.
+            self.record(&RefreshOutcome::Refreshed);
+            return RefreshOutcome::Refreshed;
         }
+        let outcome = match decision {
+            Some(OnLock::Go) => refresher.attempt(end, Some(self)).await,
+            Some(OnLock::Refreshed) => RefreshOutcome::Refreshed,
+            Some(OnLock::Expired) => RefreshOutcome::Expired { status: None },
+            _ => RefreshOutcome::Failed { status: None, cause: None },
+        };
+        drop(lock);
         outcome
     }
 
-    async fn refresh_holding(
-        &self,
-        refresher: &Rc<Refresher>,
-        since: f64,
-        holds_main: bool,
-    ) -> RefreshOutcome<JsValue> {
-        let timeout_ms = refresher.timeout_ms;
-        let pending = refresher.is_pending();
-        let mut decision = tabs::on_lock(self.read(), self.id, pending, since);
-        if let OnLock::WaitForLanding { started } = decision {
-            let before = self.read().unwrap_or(Marker { state: tabs::IN_FLIGHT, time: started, tab: 0 });
-            let after = self.wait_for_landing(started, timeout_ms).await;
-            match tabs::after_landing(before, after, holds_main, since) {
-                Some(d) => decision = d,
-                None => return RefreshOutcome::Failed { status: None, cause: None },
+    /// Under the lock (or after giving up on it): the decision before any call; `None` fails this
+    /// refresh (another context's refresh is still marked in flight and its owner may be alive).
+    async fn holding(&self, since: f64, holds_main: bool, end: f64, watch: &Watch) -> Option<OnLock> {
+        let marker = self.read();
+        match tabs::on_lock(marker, self.id, since) {
+            OnLock::WaitForLanding { started } => {
+                let before = marker.unwrap_or(Marker { state: tabs::IN_FLIGHT, time: started, tab: 0 });
+                let after = self.landing(started, end, Some(watch)).await;
+                if watch.done.get() {
+                    return Some(OnLock::Refreshed);
+                }
+                tabs::after_landing(before, after, holds_main, since, io::wall(), self.refresh_ms)
             }
+            decision => Some(decision),
         }
-        match decision {
-            OnLock::Refreshed => return RefreshOutcome::Refreshed,
-            OnLock::Expired => return RefreshOutcome::Expired { status: None },
-            _ => {}
-        }
-        let start = now();
-        if !pending {
-            self.write(tabs::IN_FLIGHT, start);
-        }
-        let outcome = refresher.run().await;
-        if refresher.is_pending() {
-            return outcome;
-        }
-        let outcome = self.confirm(outcome, start, refresher).await;
-        self.record(&outcome);
-        outcome
     }
 
     /// Writes the marker for a settled refresh and tells the other clients.
-    fn record(&self, outcome: &RefreshOutcome<JsValue>) {
+    pub fn record(&self, outcome: &RefreshOutcome<JsValue>) {
         let (state, message) = tabs::record(outcome.verdict());
-        self.write(state, now());
+        self.write(state);
         if let Some(m) = message {
             io::post(&self.io, m);
         }
@@ -167,37 +226,40 @@ impl Tabs {
 
     /// A new login here: older `r`/`x` markers no longer describe the session; tell the others.
     pub fn logged_in(&self) {
-        self.write(tabs::NEUTRAL, now());
+        self.write(tabs::NEUTRAL);
         self.post(Message::Login);
     }
 
-    /// Waits while a refresh another context marked in flight at `started` may still land, at most
-    /// `timeout_ms` from that start and from now; returns the marker then.
-    async fn wait_for_landing(&self, started: f64, timeout_ms: u32) -> Option<Marker> {
-        let deadline = tabs::landing_deadline(started, timeout_ms, now());
+    /// Waits while a refresh another context marked in flight at `started` may still land: at most
+    /// `refreshTimeoutMs` from that start and from now, never past `end`, and not once `watch` is
+    /// done. Returns the marker then.
+    async fn landing(&self, started: f64, end: f64, watch: Option<&Watch>) -> Option<Marker> {
+        let deadline = tabs::landing_deadline(started, self.refresh_ms, io::wall())
+            .min(io::wall() + f64::from(left(end)));
         loop {
             let m = self.read();
-            if tabs::landed(m, started) || now() >= deadline {
+            let now = io::wall();
+            if tabs::landed(m, started) || now >= deadline || watch.is_some_and(|w| w.done.get()) {
                 return m;
             }
-            let _ = JsFuture::from(io::timeout(50)).await;
+            let _ = JsFuture::from(io::timeout(POLL_MS.min((deadline - now) as u32))).await;
         }
     }
 
-    /// A rejected refresh ends the session only if no other context rotated meanwhile (possible only
-    /// without the lock): then its cookies are in place, or may still be landing, and this is no logout.
-    async fn confirm(
+    /// A rejected call (started at wall-clock `start`) ends the session only if no other context
+    /// rotated meanwhile (possible only without the lock): then its cookies are in place, or may
+    /// still be landing (waited for until `end` at most), and this is no logout.
+    pub async fn confirm(
         &self,
         outcome: RefreshOutcome<JsValue>,
         start: f64,
-        refresher: &Refresher,
+        end: f64,
     ) -> RefreshOutcome<JsValue> {
-        match tabs::confirm(outcome.verdict(), self.read(), self.id, start) {
+        match tabs::confirm(outcome.verdict(), self.read(), self.id, start, io::wall(), self.refresh_ms) {
             Confirm::Keep => outcome,
             Confirm::Refreshed => RefreshOutcome::Refreshed,
             Confirm::WaitForLanding { started } => {
-                let landed = self.wait_for_landing(started, refresher.timeout_ms).await;
-                match tabs::after_confirm(landed) {
+                match tabs::after_confirm(self.landing(started, end, None).await) {
                     Verdict::Refreshed => RefreshOutcome::Refreshed,
                     Verdict::Expired => outcome,
                     Verdict::Failed => RefreshOutcome::Failed { status: None, cause: None },
@@ -209,28 +271,17 @@ impl Tabs {
     /// The marker as it is now; `None` if absent, unparsable or from the future.
     fn read(&self) -> Option<Marker> {
         let state = io::marker(&self.io) as u8;
-        Marker::read(state, io::marker_part(&self.io, 0), io::marker_part(&self.io, 1) as u32, now())
+        Marker::read(state, io::marker_part(&self.io, 0), io::marker_part(&self.io, 1) as u32, io::wall())
     }
 
-    fn write(&self, state: u8, time: f64) {
-        io::marker_write(&self.io, u32::from(state), time, self.id);
+    /// Writes the marker `state`, now, as this client.
+    pub fn write(&self, state: u8) {
+        io::marker_write(&self.io, u32::from(state), io::wall(), self.id);
     }
 
-    /// Waits for the (fallback) Web Lock for at most `lockTimeoutMs`; its release function, or `None`.
-    async fn acquire(&self, fallback: bool) -> Option<JsValue> {
-        let release = JsFuture::from(io::lock(&self.io, fallback, self.lock_ms)).await.ok()?;
-        (!release.is_null()).then_some(release)
+    /// Waits for the (fallback) Web Lock for at most `ms`, or until `watch` is done.
+    async fn acquire(&self, fallback: bool, ms: u32, watch: &Watch) -> Lock {
+        let release = JsFuture::from(io::lock(&self.io, fallback, ms, &watch.stop)).await.ok();
+        Lock(release.filter(|r| !r.is_null()))
     }
-}
-
-/// Releases a Web Lock taken with `acquire` (if it was).
-fn unlock(release: Option<JsValue>) {
-    if let Some(r) = release {
-        io::unlock(&r);
-    }
-}
-
-/// Wall-clock epoch milliseconds, comparable across tabs.
-fn now() -> f64 {
-    io::wall()
 }

@@ -145,26 +145,46 @@ impl<T: Transport> Engine<T> {
     async fn run(&self, id: u32, req: T::Request) -> Result<T::Response, AuthError<T::Cause>> {
         let transport = &self.inner.transport;
         let spare = transport.duplicate(&req)?;
-        let place = self.enter(&spare).await?;
-        let generation = self.inner.session.borrow().generation();
-        let sent_at = transport.now();
-        self.emit_at(id, EventKind::Sent, sent_at);
-        let res = transport.send(req).await;
-        drop(place);
-        let res = res?;
-        let status = transport.status(&res);
-        let answer = self.inner.session.borrow_mut().answered(generation, status, transport.is_handled(&res));
-        if answer == Answer::Deliver {
-            return Ok(res);
-        }
-        self.emit(id, EventKind::AuthFailure { status });
-        transport.discard(res);
-        match answer {
-            Answer::Expired => return Err(AuthError::SessionExpired { status: None }),
-            Answer::Start(n) => self.start_refresh(n, id, sent_at),
-            _ => {}
-        }
-        if let Answer::Wait(n) | Answer::Start(n) = answer {
+        let mut next = Some(req);
+        let mut sends = 0;
+        loop {
+            let place = self.enter(&spare).await?;
+            let generation = self.inner.session.borrow().generation();
+            let sent_at = transport.now();
+            // The original first; each replay from a fresh copy of the spare.
+            let req = match next.take() {
+                Some(req) => {
+                    self.emit_at(id, EventKind::Sent, sent_at);
+                    req
+                }
+                None => {
+                    self.inner.session.borrow_mut().replayed();
+                    self.emit(id, EventKind::Replayed);
+                    transport.duplicate(&spare)?
+                }
+            };
+            sends += 1;
+            let res = transport.send(req).await;
+            drop(place);
+            let res = res?;
+            let status = transport.status(&res);
+            let handled = transport.is_handled(&res);
+            let answer = self.inner.session.borrow_mut().answered(generation, status, handled, sends);
+            if answer == Answer::Deliver {
+                return Ok(res);
+            }
+            self.emit(id, EventKind::AuthFailure { status });
+            transport.discard(res);
+            let n = match answer {
+                Answer::Expired => return Err(AuthError::SessionExpired { status: None }),
+                Answer::Unauthorized => return Err(AuthError::Unauthorized { status }),
+                Answer::Start(n) => {
+                    self.start_refresh(n, id, sent_at);
+                    n
+                }
+                Answer::Wait(n) => n,
+                _ => continue,
+            };
             self.emit(id, EventKind::Queued { refresh: n });
             match select(self.waiter(n), transport.aborted(&spare)).await {
                 Either::Left((RefreshOutcome::Refreshed, _)) => {}
@@ -177,17 +197,6 @@ impl<T: Transport> Engine<T> {
                 Either::Right(_) => return Err(AuthError::Aborted),
             }
         }
-        let place = self.enter(&spare).await?;
-        self.inner.session.borrow_mut().replayed();
-        self.emit(id, EventKind::Replayed);
-        let res = transport.send(spare).await;
-        drop(place);
-        let res = res?;
-        let status = transport.status(&res);
-        if self.inner.session.borrow().is_auth_status(status) {
-            return Err(AuthError::Unauthorized { status });
-        }
-        Ok(res)
     }
 
     /// Waits until the session lets a request be sent: with a cap, for a place in flight, and while

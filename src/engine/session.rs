@@ -23,11 +23,18 @@ pub enum Enter {
     Hold(u32),
 }
 
-/// After the first send's response: what the request does next.
+/// A request is sent at most this many times: once, and once more after each of at most two
+/// refreshes (a replay can meet a *new* expiry when its fresh token outlived its lifetime before it
+/// was sent, e.g. with short-lived tokens on a slow device). Never a loop.
+pub const MAX_SENDS: u32 = 3;
+
+/// After a send's response: what the request does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// Hand the response to the caller (not an auth failure, or not ours to handle).
     Deliver,
+    /// Still not accepted after [`MAX_SENDS`] sends: reject with `unauthorized`.
+    Unauthorized,
     /// A refresh succeeded since it was sent: replay at once.
     Replay,
     /// The session is over: reject with `session_expired`.
@@ -148,11 +155,14 @@ impl Session {
         self.auth_statuses.contains(&status)
     }
 
-    /// The response to a first send of a request sent at `generation`: `handled` is false when a
-    /// redirect led to an origin that gets no refresh handling.
-    pub fn answered(&mut self, generation: u64, status: u16, handled: bool) -> Answer {
+    /// The response to send number `sends` (from 1) of a request sent at `generation`: `handled`
+    /// is false when a redirect led to an origin that gets no refresh handling.
+    pub fn answered(&mut self, generation: u64, status: u16, handled: bool, sends: u32) -> Answer {
         if !handled || !self.is_auth_status(status) {
             return Answer::Deliver;
+        }
+        if sends >= MAX_SENDS {
+            return Answer::Unauthorized;
         }
         let answer = match self.flight.on_auth_failure(generation) {
             Ticket::Replay => return Answer::Replay,
@@ -227,22 +237,34 @@ mod tests {
     fn one_refresh_for_a_burst_then_late_failures_replay() {
         let mut s = Session::new(alloc::vec![401], 0);
         let g = s.generation();
-        assert_eq!(s.answered(g, 200, true), Answer::Deliver);
-        assert_eq!(s.answered(g, 401, false), Answer::Deliver, "a redirect elsewhere is not ours");
-        assert_eq!(s.answered(g, 401, true), Answer::Start(1));
-        assert_eq!(s.answered(g, 401, true), Answer::Wait(1));
+        assert_eq!(s.answered(g, 200, true, 1), Answer::Deliver);
+        assert_eq!(s.answered(g, 401, false, 1), Answer::Deliver, "a redirect elsewhere is not ours");
+        assert_eq!(s.answered(g, 401, true, 1), Answer::Start(1));
+        assert_eq!(s.answered(g, 401, true, 1), Answer::Wait(1));
         assert_eq!(s.ended(Verdict::Refreshed), (Verdict::Refreshed, false));
-        assert_eq!(s.answered(g, 401, true), Answer::Replay, "sent before the refresh ended");
+        assert_eq!(s.answered(g, 401, true, 1), Answer::Replay, "sent before the refresh ended");
         let st = s.stats();
         assert_eq!((st.refreshes_started, st.queued, st.refreshes_succeeded), (1, 2, 1));
     }
 
     #[test]
+    fn a_replay_may_meet_a_new_expiry_once_then_it_is_unauthorized() {
+        let mut s = Session::new(alloc::vec![401], 0);
+        assert_eq!(s.answered(0, 401, true, 1), Answer::Start(1));
+        s.ended(Verdict::Refreshed);
+        let g = s.generation();
+        assert_eq!(s.answered(g, 401, true, 2), Answer::Start(2), "the fresh token expired again");
+        s.ended(Verdict::Refreshed);
+        assert_eq!(s.answered(s.generation(), 401, true, 3), Answer::Unauthorized);
+        assert_eq!(s.answered(s.generation(), 200, true, 3), Answer::Deliver);
+    }
+
+    #[test]
     fn a_rejection_expires_once_and_fails_fast_until_login() {
         let mut s = Session::new(alloc::vec![401], 0);
-        assert_eq!(s.answered(0, 401, true), Answer::Start(1));
+        assert_eq!(s.answered(0, 401, true, 1), Answer::Start(1));
         assert_eq!(s.ended(Verdict::Expired), (Verdict::Expired, true));
-        assert_eq!(s.answered(s.generation(), 401, true), Answer::Expired);
+        assert_eq!(s.answered(s.generation(), 401, true, 1), Answer::Expired);
         assert!(!s.expired_elsewhere());
         s.logged_in();
         assert!(!s.is_expired());
@@ -259,7 +281,7 @@ mod tests {
         s.leave();
         assert_eq!((s.woken(), s.woken()), (2, 0));
         assert_eq!(s.enter(), Enter::Go);
-        assert_eq!(s.answered(0, 401, true), Answer::Start(1));
+        assert_eq!(s.answered(0, 401, true, 1), Answer::Start(1));
         assert_eq!(s.enter(), Enter::Refresh(1), "nothing is sent while a refresh runs");
         s.ended(Verdict::Refreshed);
         s.leave();

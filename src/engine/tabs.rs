@@ -53,23 +53,32 @@ pub enum OnLock {
     Go,
 }
 
-/// The first decision under the lock. `me` is this client's id, `pending` whether its own timed-out
-/// call is still in flight (then it joins that call), `since` when the triggering request was sent.
-pub fn on_lock(marker: Option<Marker>, me: u32, pending: bool, since: f64) -> OnLock {
+/// The first decision under the lock. `me` is this client's id, `since` when the triggering request
+/// was sent.
+pub fn on_lock(marker: Option<Marker>, me: u32, since: f64) -> OnLock {
     match marker {
-        Some(Marker { state: IN_FLIGHT, time, tab }) if tab != me && !pending => {
-            OnLock::WaitForLanding { started: time }
-        }
+        Some(Marker { state: IN_FLIGHT, time, tab }) if tab != me => OnLock::WaitForLanding { started: time },
         m => by_result(m, since),
     }
 }
 
-/// The decision after waiting for a landing: `before` is the in-flight marker waited on, `after` the
-/// marker then. A refresh still marked in flight by its owner is never raced unless this tab holds
-/// the main lock (then its owner is gone): `None` means fail this refresh (`refresh_failed`).
-pub fn after_landing(before: Marker, after: Option<Marker>, holds_main: bool, since: f64) -> Option<OnLock> {
-    let still_in_flight = matches!(after, Some(Marker { state: IN_FLIGHT, tab, .. }) if tab == before.tab);
-    if still_in_flight && !holds_main {
+/// The decision after waiting for a landing, at `now`: `before` is the in-flight marker waited on,
+/// `after` the marker then. A refresh still marked in flight by its owner is not raced while it may
+/// be alive and within `timeout_ms` of its start, unless this tab holds the main lock (then its
+/// owner is gone): `None` means fail this refresh (`refresh_failed`). Past `timeout_ms` its owner has
+/// abandoned it, or is frozen or gone; its rotation, if any, is in the cookie jar already, or is
+/// treated like any abandoned call (see `browser::tabs`).
+pub fn after_landing(
+    before: Marker,
+    after: Option<Marker>,
+    holds_main: bool,
+    since: f64,
+    now: f64,
+    timeout_ms: u32,
+) -> Option<OnLock> {
+    let alive = matches!(after, Some(Marker { state: IN_FLIGHT, tab, time })
+        if tab == before.tab && now < time + f64::from(timeout_ms));
+    if alive && !holds_main {
         return None;
     }
     Some(by_result(after, since))
@@ -110,17 +119,54 @@ pub enum Confirm {
     },
 }
 
-/// The confirmation of `verdict` for a call this tab started at `start` (see [`Confirm`]).
-pub fn confirm(verdict: Verdict, marker: Option<Marker>, me: u32, start: f64) -> Confirm {
+/// The confirmation of `verdict` for a call this tab started at `start` (see [`Confirm`]), at `now`.
+/// Another context's refresh marked in flight counts only while it is younger than `timeout_ms`:
+/// its owner abandons it then (and a dead owner never clears its marker).
+pub fn confirm(
+    verdict: Verdict,
+    marker: Option<Marker>,
+    me: u32,
+    start: f64,
+    now: f64,
+    timeout_ms: u32,
+) -> Confirm {
     if verdict != Verdict::Expired {
         return Confirm::Keep;
     }
     match marker {
         Some(Marker { state: REFRESHED, time, tab }) if tab != me && time >= start => Confirm::Refreshed,
-        Some(Marker { state: IN_FLIGHT, time, tab }) if tab != me => {
+        Some(Marker { state: IN_FLIGHT, time, tab }) if tab != me && now < time + f64::from(timeout_ms) => {
             Confirm::WaitForLanding { started: time }
         }
         _ => Confirm::Keep,
+    }
+}
+
+/// What a rejected refresh (verdict [`Verdict::Expired`]) leads to, before any other context has a say.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rejection {
+    /// The session is over.
+    Stands,
+    /// Call once more after `confirmDelayMs`: a rejection can be transient (a refresh view that
+    /// authenticates the access cookie rejects it in the second or so the browser still sends it
+    /// after the token's `exp`). Safe: a rejected refresh rotated nothing.
+    Retry,
+    /// Not a logout but `refresh_failed`: an earlier call of this client that outlived
+    /// `refreshTimeoutMs` is still in flight, and may have rotated the token this call presented;
+    /// its cookies may still land.
+    Failed,
+}
+
+/// The first word on a rejection: `abandoned` whether an earlier call of this client is still in
+/// flight, `retried` whether this one is already the confirmation, `confirm_ms` the
+/// `confirmDelayMs` option (0: no confirmation).
+pub fn rejected(abandoned: bool, retried: bool, confirm_ms: u32) -> Rejection {
+    if abandoned {
+        Rejection::Failed
+    } else if retried || confirm_ms == 0 {
+        Rejection::Stands
+    } else {
+        Rejection::Retry
     }
 }
 
@@ -158,29 +204,27 @@ mod tests {
         assert_eq!(Marker::read(REFRESHED, 10_000.0, OTHER, 1_000.0), None);
         assert_eq!(Marker::read(0, 10.0, OTHER, 1_000.0), None);
         assert_eq!(Marker::read(REFRESHED, 1_500.0, OTHER, 1_000.0), m(REFRESHED, 1_500.0, OTHER));
-        assert_eq!(on_lock(Marker::read(REFRESHED, 9e12, OTHER, 1_000.0), ME, false, 500.0), OnLock::Go);
+        assert_eq!(on_lock(Marker::read(REFRESHED, 9e12, OTHER, 1_000.0), ME, 500.0), OnLock::Go);
     }
 
     #[test]
     fn a_newer_result_elsewhere_settles_the_refresh_without_a_call() {
-        assert_eq!(on_lock(m(REFRESHED, 200.0, OTHER), ME, false, 100.0), OnLock::Refreshed);
-        assert_eq!(on_lock(m(EXPIRED, 200.0, OTHER), ME, false, 100.0), OnLock::Expired);
-        assert_eq!(
-            on_lock(m(REFRESHED, 50.0, OTHER), ME, false, 100.0),
-            OnLock::Go,
-            "older than our request"
-        );
-        assert_eq!(on_lock(m(NEUTRAL, 200.0, OTHER), ME, false, 100.0), OnLock::Go);
+        assert_eq!(on_lock(m(REFRESHED, 200.0, OTHER), ME, 100.0), OnLock::Refreshed);
+        assert_eq!(on_lock(m(EXPIRED, 200.0, OTHER), ME, 100.0), OnLock::Expired);
+        assert_eq!(on_lock(m(REFRESHED, 50.0, OTHER), ME, 100.0), OnLock::Go, "older than our request");
+        assert_eq!(on_lock(m(NEUTRAL, 200.0, OTHER), ME, 100.0), OnLock::Go);
     }
 
     #[test]
     fn another_contexts_refresh_in_flight_is_waited_for_never_raced() {
         let before = Marker { state: IN_FLIGHT, time: 80.0, tab: OTHER };
-        assert_eq!(on_lock(Some(before), ME, false, 100.0), OnLock::WaitForLanding { started: 80.0 });
-        assert_eq!(on_lock(Some(before), ME, true, 100.0), OnLock::Go, "our own pending call is joined");
-        assert_eq!(after_landing(before, Some(before), false, 100.0), None, "owner may be alive");
-        assert_eq!(after_landing(before, Some(before), true, 100.0), Some(OnLock::Go), "owner is gone");
-        assert_eq!(after_landing(before, m(REFRESHED, 300.0, OTHER), false, 100.0), Some(OnLock::Refreshed));
+        assert_eq!(on_lock(Some(before), ME, 100.0), OnLock::WaitForLanding { started: 80.0 });
+        assert_eq!(on_lock(m(IN_FLIGHT, 80.0, ME), ME, 100.0), OnLock::Go, "our own abandoned call");
+        let after = |a, main, now| after_landing(before, a, main, 100.0, now, 1_000);
+        assert_eq!(after(Some(before), false, 500.0), None, "owner may be alive");
+        assert_eq!(after(Some(before), true, 500.0), Some(OnLock::Go), "owner is gone");
+        assert_eq!(after(Some(before), false, 1_080.0), Some(OnLock::Go), "abandoned, frozen or gone");
+        assert_eq!(after(m(REFRESHED, 300.0, OTHER), false, 500.0), Some(OnLock::Refreshed));
         assert!(!landed(Some(before), 80.0) && landed(m(REFRESHED, 300.0, OTHER), 80.0));
     }
 
@@ -193,16 +237,28 @@ mod tests {
 
     #[test]
     fn only_an_unchallenged_rejection_ends_the_session() {
-        assert_eq!(confirm(Verdict::Failed, m(REFRESHED, 9.0, OTHER), ME, 0.0), Confirm::Keep);
-        assert_eq!(confirm(Verdict::Expired, m(REFRESHED, 9.0, OTHER), ME, 0.0), Confirm::Refreshed);
-        assert_eq!(confirm(Verdict::Expired, m(REFRESHED, 9.0, ME), ME, 0.0), Confirm::Keep);
+        let c = |v, marker| confirm(v, marker, ME, 0.0, 100.0, 1_000);
+        assert_eq!(c(Verdict::Failed, m(REFRESHED, 9.0, OTHER)), Confirm::Keep);
+        assert_eq!(c(Verdict::Expired, m(REFRESHED, 9.0, OTHER)), Confirm::Refreshed);
+        assert_eq!(c(Verdict::Expired, m(REFRESHED, 9.0, ME)), Confirm::Keep);
+        assert_eq!(c(Verdict::Expired, m(IN_FLIGHT, 5.0, OTHER)), Confirm::WaitForLanding { started: 5.0 });
         assert_eq!(
-            confirm(Verdict::Expired, m(IN_FLIGHT, 5.0, OTHER), ME, 0.0),
-            Confirm::WaitForLanding { started: 5.0 }
+            confirm(Verdict::Expired, m(IN_FLIGHT, 5.0, OTHER), ME, 0.0, 2_000.0, 1_000),
+            Confirm::Keep,
+            "abandoned by its owner, or its owner is gone"
         );
         assert_eq!(after_confirm(m(REFRESHED, 9.0, OTHER)), Verdict::Refreshed);
         assert_eq!(after_confirm(m(EXPIRED, 9.0, OTHER)), Verdict::Expired);
         assert_eq!(after_confirm(m(IN_FLIGHT, 9.0, OTHER)), Verdict::Failed);
         assert_eq!(record(Verdict::Expired), (EXPIRED, Some(1)));
+    }
+
+    #[test]
+    fn a_rejection_is_confirmed_once_unless_an_abandoned_call_may_have_rotated() {
+        assert_eq!(rejected(false, false, 1_000), Rejection::Retry);
+        assert_eq!(rejected(false, true, 1_000), Rejection::Stands);
+        assert_eq!(rejected(false, false, 0), Rejection::Stands, "confirmation off");
+        assert_eq!(rejected(true, false, 1_000), Rejection::Failed);
+        assert_eq!(rejected(true, true, 0), Rejection::Failed);
     }
 }

@@ -57,14 +57,27 @@ export interface AuthClientOptions {
   allowedOrigins?: string[];
   /** Copy a CSRF cookie into a header on unsafe methods. true = { cookie: 'csrftoken', header: 'X-CSRFToken' }. Default off. */
   csrf?: boolean | { cookie?: string; header?: string };
-  /** A refresh slower than this is 'refresh_failed'. Default 10000. */
+  /**
+   * A refresh call slower than this is abandoned: its waiters get 'refresh_failed', and the next
+   * auth failure sends a new call. Default 10000.
+   */
   refreshTimeoutMs?: number;
   /** Decide how a refresh ended. Default: 2xx refreshed; 400/401/403 expired; anything else failed. */
   classifyRefresh?: (response: Response) => RefreshVerdict | Promise<RefreshVerdict>;
   /** Share one refresh with other tabs and clients of this origin. Default true. */
   crossTab?: boolean;
-  /** The longest this tab waits for another tab's refresh. Default 15000. */
+  /**
+   * The longest a refresh waits on other tabs (the lock, another tab's refresh in flight) before it
+   * goes on alone or fails. Default 3000. A request's wait for a refresh is at most
+   * `lockTimeoutMs + confirmDelayMs + refreshTimeoutMs`.
+   */
   lockTimeoutMs?: number;
+  /**
+   * A rejected refresh is tried once more after this many ms before the session ends: a rejection
+   * can be transient (a refresh view that authenticates the just-expired access cookie). 0 turns
+   * this off. Default 1000.
+   */
+  confirmDelayMs?: number;
   /**
    * At most this many requests in flight, and none sent while a refresh runs. Default: no cap.
    * About 6 suits HTTP/1.1 servers (a burst after expiry then meets a handful of 401s, not one per

@@ -79,6 +79,10 @@ function timeoutError() {
   return e;
 }
 
+/** How often a refresh that waits on another tab lets one waiting request probe the cookie jar. */
+const PROBE_MS = 300;
+const PROBE = {};
+
 const sleep = (ms) => new Promise((r) => unref(setTimeout(r, ms)));
 
 /** One client's JS half: its I/O state, its session number, its refreshes and held requests. */
@@ -91,7 +95,9 @@ class Client {
     this.io.id = this.s;
     this.refreshes = new Map(); // refresh number → promise of its outcome { v, status, cause }
     this.holds = new Map(); // ticket → resolve
-    this.call = null; // the refresh call in flight (joined, never sent twice)
+    this.probers = []; // resolves of the waiting requests that may probe (see `wait`)
+    this.watch = null; // while a refresh waits on other tabs: { done, p, hit() }
+    this.pending = new Set(); // the refresh calls in flight ({ t: start }), abandoned ones included
     this.active = 0; // handled requests not yet settled
     this.closed = false;
     this.io.hook = (k) => this.message(k);
@@ -139,38 +145,72 @@ class Client {
     }
   }
 
-  /** A handled request: sent as is; on an auth failure, one shared refresh and one replay. */
+  /**
+   * A handled request: sent as is; on an auth failure it waits for the one shared refresh and is
+   * replayed from a copy, at most `MAX_SENDS` times in all (the wasm decides each step).
+   */
   async run(id, req) {
     const spare = io.dup(req);
     if (spare === undefined) throw new Fail(E_STREAM);
-    await this.enter(spare);
-    const generation = core.s_generation(this.s);
-    const sentAt = io.now();
-    this.emit(SENT, id);
-    let res = await this.send(req);
-    const a = core.s_answered(this.s, generation, res.status, io.handled(this.io, res));
-    if (a === 0) return res;
-    this.emit(AUTH_FAILURE, id, res.status);
-    io.discard(res);
-    if (a === 2) throw new Fail(E_EXPIRED);
-    if (a !== 1) {
+    for (let sends = 0; ; ) {
+      await this.enter(spare);
+      const generation = core.s_generation(this.s);
+      const sentAt = io.now();
+      let out = req;
+      if (sends) {
+        core.s_replayed(this.s);
+        this.emit(REPLAYED, id);
+        out = io.dup(spare);
+      } else this.emit(SENT, id);
+      const res = await this.send(out);
+      const a = core.s_answered(this.s, generation, res.status, io.handled(this.io, res), ++sends);
+      if (a === 0) return res;
+      this.emit(AUTH_FAILURE, id, res.status);
+      io.discard(res);
+      if (a === 2) throw new Fail(E_EXPIRED);
+      if (a === 5) throw new Fail(E_UNAUTHORIZED, res.status);
+      if (a === 1) continue;
       const n = a >>> 3;
       if ((a & 7) === 4) this.start(n, id, sentAt);
       this.emit(QUEUED, id, n);
-      const o = await orAbort(this.refreshes.get(n), spare);
+      const o = await this.wait(n, spare, id);
       if (o === null) throw new Fail(E_ABORTED);
+      if (o.res) return o.res;
       if (o.v === 1) throw new Fail(E_EXPIRED, o.status);
       if (o.v === 2) throw new Fail(E_REFRESH, o.status, o.cause);
     }
-    await this.enter(spare);
-    core.s_replayed(this.s);
-    this.emit(REPLAYED, id);
-    res = await this.send(spare);
-    if (core.s_unauthorized(this.s, res.status)) {
-      io.discard(res);
-      throw new Fail(E_UNAUTHORIZED, res.status);
+  }
+
+  /**
+   * Waits for refresh `n`'s outcome (null if `spare` is aborted). A body-less GET or HEAD may be
+   * picked to probe while the refresh waits on another tab: it is sent again, and if it is accepted
+   * the cookie jar is fresh already (that tab's rotation landed), so it is delivered (`{ res }`)
+   * and the refresh ends at once for everyone; if not, it goes back to waiting.
+   */
+  async wait(n, spare, id) {
+    const outcome = this.refreshes.get(n);
+    let turn = spare.body === null && (spare.method === 'GET' || spare.method === 'HEAD')
+      ? new Promise((r) => this.probers.push(r)).then(() => PROBE)
+      : null;
+    for (;;) {
+      const w = await orAbort(turn ? Promise.race([outcome, turn]) : outcome, spare);
+      if (w !== PROBE) return w;
+      turn = null;
+      let res;
+      try {
+        res = await io.send(this.io, spare);
+      } catch {
+        continue; // no answer, no news: wait on
+      }
+      if (core.s_unauthorized(this.s, res.status) || !io.handled(this.io, res)) {
+        io.discard(res);
+        continue;
+      }
+      core.s_replayed(this.s);
+      this.emit(REPLAYED, id);
+      if (this.watch) this.watch.hit();
+      return { res };
     }
-    return res;
   }
 
   /** `api.fetch`: routes, runs, reports `settled`; rejects only with an AuthError. */
@@ -205,13 +245,21 @@ class Client {
     }
   }
 
-  /** Starts refresh `n` (triggered by request `id`, sent at `since`); its outcome is in `refreshes`. */
+  /**
+   * Starts refresh `n` (triggered by request `id`, sent at `since`); its outcome is in `refreshes`.
+   * It ends within its bound, `lockTimeoutMs` (cross-tab only) + `confirmDelayMs` +
+   * `refreshTimeoutMs`, whatever happens to the lock, other tabs or the call.
+   */
   start(n, id, since) {
     this.emit(REFRESH_STARTED, id, n);
+    const [refreshMs, lockMs, , crossTab, , , confirmMs] = this.io.n;
+    const bound = refreshMs + confirmMs + (crossTab ? lockMs : 0);
+    const end = io.now() + bound;
     const ended = (async () => {
       let o;
       try {
-        o = this.io.n[3] ? await this.shared(since) : await this.refresh();
+        const run = crossTab ? this.shared(since, end) : this.attempt(end, false);
+        o = await within(run, bound, () => ({ v: 2, cause: timeoutError() }));
       } catch (cause) {
         o = { v: 2, cause };
       }
@@ -219,42 +267,80 @@ class Client {
       this.emit(REFRESH_ENDED, id, n, o.v);
       if (r & 4) this.emit(SESSION_EXPIRED, 0);
       this.refreshes.delete(n);
+      this.probers = [];
       return (r & 3) === 0 ? { v: 0 } : o;
     })();
     this.refreshes.set(n, ended);
   }
 
   /**
-   * The refresh call, or the one still in flight (a call that outlived `refreshTimeoutMs` is joined,
-   * never sent again: the server may still rotate). Resolves within `refreshTimeoutMs` to
-   * `{ v: verdict, status?, cause? }`; the app's `classifyRefresh` is bounded the same way.
+   * One refresh call, classified (the app's `classifyRefresh` included), waited for until `end` or
+   * `refreshTimeoutMs`, whichever comes first. A call that outlives that is abandoned, not aborted
+   * (the server may still rotate): its waiters fail, the next refresh sends a new call, and a late
+   * success is still recorded, because its cookies landed.
    */
-  refresh() {
+  call(end) {
     const ms = this.io.n[0];
-    if (!this.call) {
-      const call = (async () => {
-        try {
-          const res = await io.refresh(this.io);
-          const status = res.status;
-          if (!this.io.classify) return { v: core.v_status(status), status };
-          return await within(
-            io.classify(this.io, res).then((v) => ({ v, status }), (cause) => ({ v: 2, status, cause })),
-            ms,
-            () => ({ v: 2, status, cause: timeoutError() }),
-          );
-        } catch (cause) {
-          return { v: 2, cause };
-        }
-      })();
-      this.call = call;
-      call.then(() => {
-        if (this.call === call) this.call = null;
-      });
-    }
-    return within(this.call, ms, () => ({ v: 2, cause: timeoutError() }));
+    // No time left: no call (one nobody waits for would present the token for nothing).
+    if (end <= io.now()) return Promise.resolve({ v: 2, cause: timeoutError() });
+    let late = false;
+    const started = { t: io.now() };
+    const p = (async () => {
+      try {
+        const res = await io.refresh(this.io);
+        const status = res.status;
+        if (!this.io.classify) return { v: core.v_status(status), status };
+        return await within(
+          io.classify(this.io, res).then((v) => ({ v, status }), (cause) => ({ v: 2, status, cause })),
+          ms,
+          () => ({ v: 2, status, cause: timeoutError() }),
+        );
+      } catch (cause) {
+        return { v: 2, cause };
+      }
+    })();
+    this.pending.add(started);
+    p.then((o) => {
+      this.pending.delete(started);
+      if (late && o.v === 0 && this.s) {
+        core.s_elsewhere(this.s, 0);
+        if (this.io.n[3]) this.record(o);
+      }
+    });
+    return within(p, Math.max(0, Math.min(ms, end - io.now())), () => {
+      late = true;
+      return { v: 2, cause: timeoutError() };
+    });
   }
 
-  /** Marker cookie as the wasm's tab decisions take it: [state, time, client]. */
+  /**
+   * The refresh: a call, and for a rejection its confirmation (another tab's rotation, then one
+   * more call after `confirmDelayMs`), as the wasm decides. `shared`: cross-tab, under the lock.
+   */
+  async attempt(end, shared) {
+    // An earlier call still in flight may have rotated the token (one that never settles stops
+    // counting after twice refreshTimeoutMs, so it cannot keep a real expiry from ever ending the session).
+    const abandoned = [...this.pending].some((c) => io.now() - c.t < 2 * this.io.n[0]);
+    const start = io.wall();
+    if (shared) this.write(102);
+    let o = await this.call(end);
+    for (let retried = false; ; retried = true) {
+      if (shared) o = await this.confirm(o, start, end);
+      if (o.v !== 1) break;
+      const r = core.t_rejected(abandoned, retried, this.io.n[6]);
+      if (r === 0) break;
+      if (r === 2) {
+        o = { v: 2, status: o.status };
+        break;
+      }
+      await sleep(Math.max(0, Math.min(this.io.n[6], end - io.now())));
+      o = await this.call(end);
+    }
+    if (shared) this.record(o);
+    return o;
+  }
+
+  /** Marker cookie as the wasm's tab decisions take it: [state, time, client, now]. */
   marker() {
     const state = io.marker(this.io);
     return [state, io.marker_part(this.io, 0), io.marker_part(this.io, 1), io.wall()];
@@ -264,78 +350,81 @@ class Client {
     io.marker_write(this.io, state, io.wall(), this.io.n[5]);
   }
 
-  /** Waits while the refresh marked in flight at `started` may still land; the marker then. */
-  async landing(started) {
-    const deadline = core.t_deadline(started, this.io.n[0], io.wall());
+  /**
+   * Waits while the refresh marked in flight at `started` may still land (no later than `end`, or a
+   * probe's news); the marker then.
+   */
+  async landing(started, end, w) {
+    const deadline = Math.min(core.t_deadline(started, this.io.n[0], io.wall()), io.wall() + end - io.now());
     for (;;) {
       const m = this.marker();
-      if (core.t_landed(...m, started) || io.wall() >= deadline) return m;
-      await sleep(50);
+      if (core.t_landed(...m, started) || io.wall() >= deadline || (w && w.done)) return m;
+      await sleep(Math.min(50, deadline - io.wall()));
     }
   }
 
-  /** A refresh shared with every other tab and client of this refresh URL (see `src/browser/tabs.rs`). */
-  async shared(since) {
+  /**
+   * A refresh shared with every other tab and client of this refresh URL (see `src/browser/tabs.rs`),
+   * ending by `end`. While it waits on others (the lock, another tab's refresh in flight), waiting
+   * requests probe (see `wait`), and a probe's success or another tab's `refreshed` ends it at once.
+   */
+  async shared(since, end) {
     since = io.wall() - (io.now() - since);
-    const lockMs = this.io.n[1];
-    let release = await io.lock(this.io, false, lockMs);
-    const main = release !== null;
-    // The holder is stuck or slow (or there are no Web Locks): those that gave up queue on a second lock.
-    if (!main) release = await io.lock(this.io, true, lockMs);
-    let o;
+    const left = () => Math.max(0, end - io.now());
+    let done;
+    const w = (this.watch = { done: false, p: new Promise((r) => (done = r)) });
+    w.hit = () => {
+      w.done = true;
+      done();
+    };
+    const ticker = setInterval(() => {
+      const probe = this.probers.shift();
+      if (probe) probe();
+    }, PROBE_MS);
+    unref(ticker);
+    let release = null;
     try {
-      o = await this.holding(since, main);
-    } catch (cause) {
-      o = { v: 2, cause };
+      release = await io.lock(this.io, false, Math.min(this.io.n[1], left()), w.p);
+      const main = release !== null;
+      // The holder is stuck or slow (or there are no Web Locks): those that gave up queue on a second lock.
+      if (!main && !w.done) release = await io.lock(this.io, true, left(), w.p);
+      const d = w.done ? 1 : await this.holding(since, main, end, w);
+      // From here on this client calls the server itself (or is done): no more probes.
+      clearInterval(ticker);
+      if (this.watch === w) this.watch = null;
+      if (w.done) {
+        // The jar is fresh: say so to every other context, as a refresh of our own would.
+        this.record({ v: 0 });
+        return { v: 0 };
+      }
+      if (d === 0) return await this.attempt(end, true);
+      return { v: d === 1 ? 0 : d === 2 ? 1 : 2 };
+    } finally {
+      clearInterval(ticker);
+      if (this.watch === w) this.watch = null;
+      io.unlock(release);
     }
-    if (this.call) {
-      // Timed out but still in flight: keep the lock, and the marker at `f`, until the call settles.
-      const start = io.wall();
-      (async () => {
-        try {
-          while (this.call) {
-            this.write(102);
-            const settled = await this.refresh();
-            if (!this.call) this.record(await this.confirm(settled, start));
-          }
-        } catch {
-          /* the marker is best effort; the lock is what matters */
-        } finally {
-          io.unlock(release);
-        }
-      })();
-    } else io.unlock(release);
-    return o;
   }
 
-  async holding(since, main) {
-    const me = this.io.n[5];
-    const pending = this.call !== null;
+  /** Under the lock: 0 call the server, 1 refreshed elsewhere, 2 expired elsewhere, 4 fail this refresh. */
+  async holding(since, main, end, w) {
     let m = this.marker();
-    let d = core.t_on_lock(...m, me, pending, since);
+    let d = core.t_on_lock(...m, this.io.n[5], since);
     if (d === 3) {
       const before = m[2];
-      m = await this.landing(m[1]);
-      d = core.t_after_landing(before, ...m, main, since);
-      if (d === 4) return { v: 2 };
+      m = await this.landing(m[1], end, w);
+      if (w.done) return 1;
+      d = core.t_after_landing(before, ...m, main, since, this.io.n[0]);
     }
-    if (d === 1) return { v: 0 };
-    if (d === 2) return { v: 1 };
-    const start = io.wall();
-    if (!pending) this.write(102);
-    const o = await this.refresh();
-    if (this.call) return o;
-    const confirmed = await this.confirm(o, start);
-    this.record(confirmed);
-    return confirmed;
+    return d;
   }
 
   /** A rejection ends the session only if no other context rotated meanwhile. */
-  async confirm(o, start) {
-    const c = core.t_confirm(o.v, ...this.marker(), this.io.n[5], start);
+  async confirm(o, start, end) {
+    const c = core.t_confirm(o.v, ...this.marker(), this.io.n[5], start, this.io.n[0]);
     if (c === 1) return { v: 0 };
     if (c === 2) {
-      const v = core.t_after_confirm(...(await this.landing(this.marker()[1])));
+      const v = core.t_after_confirm(...(await this.landing(this.marker()[1], end)));
       return v === 1 ? o : { v };
     }
     return o;
@@ -349,6 +438,8 @@ class Client {
 
   /** A message from another client of this refresh URL: 0 refreshed, 1 expired, 2 login. */
   message(k) {
+    // Another context refreshed while this one waits on it: its cookies are in the jar.
+    if (k === 0 && this.watch) this.watch.hit();
     if (k === 2) {
       core.s_login(this.s);
       this.emit(LOGGED_IN, 0);

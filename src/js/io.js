@@ -23,7 +23,7 @@ const KINDS = ['sent', 'auth_failure', 'queued', 'refresh_started', 'refresh_end
 const VERDICTS = ['refreshed', 'expired', 'failed'];
 const MESSAGES_OF_TABS = ['refreshed', 'expired', 'login'];
 const OPTIONS = ['refreshUrl', 'refreshMethod', 'refreshHeaders', 'refreshBody', 'authStatuses', 'allowedOrigins',
-  'csrf', 'refreshTimeoutMs', 'classifyRefresh', 'crossTab', 'lockTimeoutMs', 'maxConcurrent'];
+  'csrf', 'refreshTimeoutMs', 'classifyRefresh', 'crossTab', 'lockTimeoutMs', 'maxConcurrent', 'confirmDelayMs'];
 // Caps, so a huge value fails validation instead of exhausting memory.
 const MAX_LIST = 100;
 const MAX_TEXT = 8192;
@@ -186,7 +186,9 @@ export function make_io(options) {
     let t = get('refreshTimeoutMs');
     const refreshMs = t === undefined ? 10000 : whole(t, 1, 600000);
     t = get('lockTimeoutMs');
-    const lockMs = t === undefined ? 15000 : whole(t, 1, 600000);
+    const lockMs = t === undefined ? 3000 : whole(t, 1, 600000);
+    t = get('confirmDelayMs');
+    const confirmMs = t === undefined ? 1000 : whole(t, 0, 60000);
     t = get('maxConcurrent');
     const max = t === undefined || t === null ? 0 : whole(t, 1, 10000);
     t = get('crossTab');
@@ -211,7 +213,7 @@ export function make_io(options) {
       csrf,
       classify,
       // The numbers the core reads with `num`: see `src/browser/io.rs`.
-      n: [refreshMs, lockMs, max, crossTab ? 1 : 0, classify ? 1 : 0, (Math.random() * 4294967295) >>> 0],
+      n: [refreshMs, lockMs, max, crossTab ? 1 : 0, classify ? 1 : 0, (Math.random() * 4294967295) >>> 0, confirmMs],
       statuses,
       lock: `authflight:${abs.href}`,
       cookie: `authflight_${fnv(abs.href)}`,
@@ -475,9 +477,9 @@ export function post(io, k) {
 
 /**
  * Resolves to a release function once Web Lock `io.lock` (or its fallback) is held, or to null (no Web
- * Locks, or `ms` passed first).
+ * Locks, `ms` passed first, or the promise `stop` resolved first).
  */
-export function lock(io, fallback, ms) {
+export function lock(io, fallback, ms, stop) {
   const locks = globalThis.navigator && navigator.locks;
   if (!locks || typeof locks.request !== 'function' || typeof AbortSignal.timeout !== 'function') return Promise.resolve(null);
   return new Promise((granted) => {
@@ -495,9 +497,10 @@ export function lock(io, fallback, ms) {
     };
     // The lock manager should give up by itself after `ms`; should it not, so do we.
     const timer = setTimeout(() => answer(null), ms + 50);
+    if (stop) stop.then(() => answer(null));
     try {
       Promise.resolve(
-        locks.request(fallback ? `${io.lock}:fallback` : io.lock, { signal: AbortSignal.timeout(ms) }, () => {
+        locks.request(fallback ? `${io.lock}:fallback` : io.lock, { signal: AbortSignal.timeout(Math.max(1, ms)) }, () => {
           answer(release);
           return held;
         }),

@@ -10,7 +10,7 @@
 //! Codes: verdicts are 0 refreshed, 1 expired, 2 failed; a marker is passed as its state (a char
 //! code, 0 for none), its time and its client id, with the wall clock `now`.
 
-use crate::engine::tabs::{self, Confirm, Marker, OnLock};
+use crate::engine::tabs::{self, Confirm, Marker, OnLock, Rejection};
 use crate::engine::{Answer, Enter, Session, Verdict};
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
@@ -120,14 +120,16 @@ pub fn s_generation(id: u32) -> f64 {
     with(id, 0, |s| s.generation()) as f64
 }
 
-/// The first send's response: 0 deliver, 1 replay now, 2 session expired, `n << 3 | 3` wait for
-/// refresh `n`, `n << 3 | 4` start refresh `n` (then `s_ended`), wait for it.
+/// The response to send number `sends`: 0 deliver, 1 replay now, 2 session expired, 5
+/// unauthorized, `n << 3 | 3` wait for refresh `n`, `n << 3 | 4` start refresh `n` (then
+/// `s_ended`), wait for it.
 #[wasm_bindgen]
-pub fn s_answered(id: u32, generation: f64, status: u16, handled: bool) -> u32 {
-    match with(id, Answer::Deliver, |s| s.answered(generation as u64, status, handled)) {
+pub fn s_answered(id: u32, generation: f64, status: u16, handled: bool, sends: u32) -> u32 {
+    match with(id, Answer::Deliver, |s| s.answered(generation as u64, status, handled, sends)) {
         Answer::Deliver => 0,
         Answer::Replay => 1,
         Answer::Expired => 2,
+        Answer::Unauthorized => 5,
         Answer::Wait(n) => n << 3 | 3,
         Answer::Start(n) => n << 3 | 4,
     }
@@ -139,7 +141,7 @@ pub fn s_replayed(id: u32) {
     with(id, (), Session::replayed);
 }
 
-/// Whether a replay's `status` still means "not accepted" (`unauthorized`).
+/// Whether `status` means "not accepted" (a probe's answer: the cookies are not fresh yet).
 #[wasm_bindgen]
 pub fn s_unauthorized(id: u32, status: u16) -> bool {
     with(id, false, |s| s.is_auth_status(status))
@@ -209,9 +211,8 @@ fn marker(state: u32, time: f64, tab: u32, now: f64) -> Option<Marker> {
 /// The first cross-tab decision under the lock: 0 call the server, 1 refreshed elsewhere, 2 expired
 /// elsewhere, 3 wait for the landing of the refresh the marker shows in flight (then `t_after_landing`).
 #[wasm_bindgen]
-#[allow(clippy::too_many_arguments)]
-pub fn t_on_lock(state: u32, time: f64, tab: u32, now: f64, me: u32, pending: bool, since: f64) -> u32 {
-    lock_code(tabs::on_lock(marker(state, time, tab, now), me, pending, since))
+pub fn t_on_lock(state: u32, time: f64, tab: u32, now: f64, me: u32, since: f64) -> u32 {
+    lock_code(tabs::on_lock(marker(state, time, tab, now), me, since))
 }
 
 fn lock_code(d: OnLock) -> u32 {
@@ -235,9 +236,11 @@ pub fn t_after_landing(
     now: f64,
     holds_main: bool,
     since: f64,
+    timeout_ms: u32,
 ) -> u32 {
     let before = Marker { state: tabs::IN_FLIGHT, time: 0.0, tab: before };
-    tabs::after_landing(before, marker(state, time, tab, now), holds_main, since).map_or(4, lock_code)
+    tabs::after_landing(before, marker(state, time, tab, now), holds_main, since, now, timeout_ms)
+        .map_or(4, lock_code)
 }
 
 /// When a wait for the landing of a refresh started at `started` ends.
@@ -256,11 +259,31 @@ pub fn t_landed(state: u32, time: f64, tab: u32, now: f64, started: f64) -> bool
 /// wait for the landing of the refresh the marker shows in flight (then `t_after_confirm`).
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
-pub fn t_confirm(v: u32, state: u32, time: f64, tab: u32, now: f64, me: u32, start: f64) -> u32 {
-    match tabs::confirm(verdict(v), marker(state, time, tab, now), me, start) {
+pub fn t_confirm(
+    v: u32,
+    state: u32,
+    time: f64,
+    tab: u32,
+    now: f64,
+    me: u32,
+    start: f64,
+    timeout_ms: u32,
+) -> u32 {
+    match tabs::confirm(verdict(v), marker(state, time, tab, now), me, start, now, timeout_ms) {
         Confirm::Keep => 0,
         Confirm::Refreshed => 1,
         Confirm::WaitForLanding { .. } => 2,
+    }
+}
+
+/// A rejected refresh, first word: 0 the session is over, 1 call once more after `confirm_ms`, 2
+/// fail this refresh (`abandoned`: an earlier call of this client may have rotated the token).
+#[wasm_bindgen]
+pub fn t_rejected(abandoned: bool, retried: bool, confirm_ms: u32) -> u32 {
+    match tabs::rejected(abandoned, retried, confirm_ms) {
+        Rejection::Stands => 0,
+        Rejection::Retry => 1,
+        Rejection::Failed => 2,
     }
 }
 

@@ -126,7 +126,7 @@ describe('browser: JS API against the real server', () => {
     assert.equal(r.client.replayed, 2);
   });
 
-  it('a replay that is still 401 rejects unauthorized without a loop', async (t) => {
+  it('a request still 401 after two refreshes rejects unauthorized: never a loop', async (t) => {
     const r = await inPage(t, async () => {
       await T.expiredSession();
       const api = T.client();
@@ -135,8 +135,10 @@ describe('browser: JS API against the real server', () => {
     });
     assert.equal(code(r.res), 'unauthorized');
     assert.equal(r.res.error.status, 401);
-    assert.equal(r.stats.refresh_calls, 1);
-    assert.equal(r.stats.protected_401, 2, 'the original and its one replay');
+    // A replay's 401 may be a new expiry (a short-lived token outlived on a slow device): one more
+    // refresh, then the third send is the last.
+    assert.equal(r.stats.refresh_calls, 2);
+    assert.equal(r.stats.protected_401, 3, 'the original and its two replays');
   });
 
   it('a rejected refresh expires all 20 waiters and tells the app once', async (t) => {
@@ -163,7 +165,7 @@ describe('browser: JS API against the real server', () => {
     assert.equal(r.fired, 1, 'session-expired listeners fire once');
     assert.equal(r.expired, true);
     assert.equal(code(r.again), 'session_expired');
-    assert.equal(r.refreshCalls, 1);
+    assert.equal(r.refreshCalls, 2, 'the rejected refresh and its confirmation (confirmDelayMs)');
     assert.equal(status(r.me), 200);
     assert.equal(r.expiredAfterLogin, false);
     assert.equal(r.firedAfterLogin, 1);
@@ -207,22 +209,26 @@ describe('browser: JS API against the real server', () => {
     assert.equal(r.expired, false);
   });
 
-  it('a timed-out refresh is joined, not sent again', async (t) => {
+  it('a refresh that outlives refreshTimeoutMs is abandoned; its late success still counts', async (t) => {
     const r = await inPage(t, async () => {
       await T.expiredSession();
       await T.postTest('/api/test/fault/', { refresh_delay_ms: 1200 });
       const api = T.client({ refreshTimeoutMs: 400 });
+      const t0 = performance.now();
       const first = await T.settle(T.call(api, '/api/me/'));
-      // The server is still rotating the token the timed-out call presented: the next 401 must
-      // wait for that call instead of presenting the same refresh token again.
+      const failedAfter = performance.now() - t0;
+      // The abandoned call rotates at the server and its cookies land: the next request needs no refresh.
+      await new Promise((ok) => setTimeout(ok, 1500));
       const second = await T.settle(T.call(api, '/api/me/'));
-      const out = { first, second, stats: await T.stats(), expired: api.sessionExpired };
+      const out = { first, failedAfter, second, stats: await T.stats(), client: api.stats(), expired: api.sessionExpired };
       await T.postTest('/api/test/reset/');
       return out;
     });
     assert.equal(code(r.first), 'refresh_failed');
+    assert.ok(r.failedAfter < 400 + 1000, `the waiter failed at refreshTimeoutMs (${Math.round(r.failedAfter)} ms)`);
     assert.equal(status(r.second), 200);
-    assert.deepEqual([r.stats.refresh_calls, r.stats.refresh_reused], [1, 0]);
+    assert.deepEqual([r.stats.refresh_calls, r.stats.refresh_succeeded, r.stats.refresh_reused], [1, 1, 0]);
+    assert.equal(r.client.refreshesStarted, 1);
     assert.equal(r.expired, false);
   });
 

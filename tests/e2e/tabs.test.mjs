@@ -203,11 +203,13 @@ describe('cross-tab refresh', { timeout: 120_000 }, () => {
     record(t, 's4', s, { ok: sum(results.map((r) => r.ok)), burst_ms: results.map((r) => r.ms), refresh_wait_ms: waits.map((w) => w.map(([ms]) => ms)) });
     for (const r of results) assert.deepEqual([r.errors, r.statuses], [[], []], JSON.stringify(r));
     assert.equal(sum(results.map((r) => r.ok)), 75);
-    for (const w of waits) {
+    for (const [i, w] of waits.entries()) {
       assert.equal(w.length, 1, `one refresh per tab: ${JSON.stringify(waits)}`);
       const [ms, outcome] = w[0];
       assert.equal(outcome, 'refreshed');
-      assert.ok(ms >= LOCK_MS - 50, `the refresh waited for the lock until the bound (${ms} ms)`);
+      // The first tab waits for the lock until the bound, then refreshes; the others, waiting on the
+      // lock too, hear of that refresh and replay at once.
+      if (i === 0) assert.ok(ms >= LOCK_MS - 50, `the refresh waited for the lock until the bound (${ms} ms)`);
       assert.ok(ms < LOCK_MS + 1000, `and not much longer (${ms} ms)`);
     }
     for (const r of results) assert.ok(r.ms < LOCK_MS + 3000, `the burst finished within the bound (${r.ms} ms)`);
@@ -301,14 +303,15 @@ describe('cross-tab refresh', { timeout: 120_000 }, () => {
     assert.deepEqual(await a.evaluate(() => T.get('/api/me/')), { error: 'session_expired' }, 'A: the refresh was rejected');
     for (const p of pages) await p.waitForFunction(() => T.expired[0] >= 1 && T.clients[0].sessionExpired);
     const afterExpiry = await server.stats();
-    assert.equal(afterExpiry.refresh_calls, 1, 'only A refreshed');
+    assert.equal(afterExpiry.refresh_calls, 2, 'only A refreshed: the rejected call and its confirmation');
     assert.equal(afterExpiry.refresh_succeeded, 0);
+    assert.equal(afterExpiry.refresh_reused, 0, 'a retry of a rejected token is no reuse');
 
     // Every tab now fails fast with session_expired, without a refresh call.
     const failFast = await Promise.all(pages.map((p, i) => p.evaluate((tag) => T.burst(3, tag), `s6x${i}`)));
     for (const r of failFast) assert.deepEqual(r.errors, ['session_expired', 'session_expired', 'session_expired'], JSON.stringify(r));
     const afterFailFast = await server.stats();
-    assert.equal(afterFailFast.refresh_calls, 1, 'no new refresh call while the session is over');
+    assert.equal(afterFailFast.refresh_calls, 2, 'no new refresh call while the session is over');
 
     // A new login in C (the app's login form), then markLoggedIn() there: refresh resumes everywhere.
     // The server-side expiry left the dead access cookie in place; a real one would be gone by now,
