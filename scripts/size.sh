@@ -3,24 +3,27 @@
 #   wasm: gzip -9 of pkg/core_bg.wasm
 #   JS:   gzip -9 of `esbuild --bundle --minify --format=esm pkg/authflight.js`, so the entry, the
 #         wasm-bindgen glue (core.js) and every snippet it imports are counted
-# Exits 1 when wasm + JS exceed AUTHFLIGHT_SIZE_BUDGET bytes (default 12000: the issue's 15 KB budget
-# was met, so the gate sits at its 12 KB stretch target and catches any growth past it); scripts/build-pkg.sh
+# Exits 1 when wasm + JS exceed AUTHFLIGHT_SIZE_BUDGET bytes (default 13000: the size issue's 15 KB
+# budget with room to spare; bounding every wait (confirmation, probes, the deadlines) took the
+# package from 11.7 to 12.8 KB, and the gate catches any growth past 13 KB); scripts/build-pkg.sh
 # runs it, so `make pkg` and `make test` fail when the package grows past the budget.
 #
 #   scripts/size.sh                          measure pkg/ and enforce the budget
 #   AUTHFLIGHT_SIZE_BUDGET=16000 scripts/size.sh
+#   AUTHFLIGHT_PKG_OUT=/tmp/p/pkg scripts/size.sh   measure another build
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 say() { echo "size: $*" >&2; }
 
-budget="${AUTHFLIGHT_SIZE_BUDGET:-12000}"
+budget="${AUTHFLIGHT_SIZE_BUDGET:-13000}"
 if [[ ! "$budget" =~ ^[0-9]+$ ]]; then
   say "AUTHFLIGHT_SIZE_BUDGET must be a whole number of bytes, not '$budget'"
   exit 2
 fi
-wasm=pkg/core_bg.wasm
-entry=pkg/authflight.js
+dir="${AUTHFLIGHT_PKG_OUT:-pkg}" # scripts/build-pkg.sh's output directory
+wasm="$dir/core_bg.wasm"
+entry="$dir/authflight.js"
 for f in "$wasm" "$entry"; do
   [[ -f "$f" ]] || { say "$f is missing; build the package first (scripts/build-pkg.sh)"; exit 1; }
 done

@@ -28,6 +28,6 @@ pub mod browser;
 pub mod js;
 
 #[cfg(target_arch = "wasm32")]
-pub use browser::AuthClient;
+pub use browser::{AuthClient, FetchRequest};
 pub use config::{Config, ConfigBuilder, Csrf, Options};
 pub use error::{AuthError, ConfigError, ErrorCode};

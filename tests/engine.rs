@@ -53,6 +53,8 @@ impl Rng {
 struct Req {
     id: u32,
     stream: bool,
+    /// A body-less GET: it may probe while a refresh waits on another tab.
+    get: bool,
     abort: Rc<AbortSignal>,
 }
 
@@ -122,6 +124,15 @@ struct Net {
     server: Server,
     pending: Vec<Op>,
     clock: u64,
+    /// Another tab holds the lock: a refresh waits for [`Harness::release_lock`] (or a probe)
+    /// before it calls the server, and waiting GETs get probe turns from [`Harness::give_turn`].
+    other_tab: bool,
+    /// The refresh waiting on the other tab.
+    lock_wait: Option<oneshot::Sender<RefreshOutcome<Cause>>>,
+    /// Probe turns handed out, first come first served.
+    turns: Vec<oneshot::Sender<()>>,
+    /// Accepted probes reported to the transport.
+    probed: u32,
 }
 
 impl Net {
@@ -178,6 +189,16 @@ impl Net {
             self.server.rejections += 1;
             RefreshOutcome::Expired { status: Some(401) }
         }
+    }
+
+    /// A refresh call to the server, with the refresh cookie the jar holds now.
+    fn call_refresh(&mut self, tx: oneshot::Sender<RefreshOutcome<Cause>>) {
+        let token = self.jar.refresh;
+        let s = &mut self.server;
+        s.refresh_calls += 1;
+        s.refresh_in_flight += 1;
+        s.max_refresh_in_flight = s.max_refresh_in_flight.max(s.refresh_in_flight);
+        self.pending.push(Op { kind: OpKind::Refresh { token, tx }, held: false });
     }
 
     fn answer_send(&mut self, access: u64) -> u16 {
@@ -241,13 +262,38 @@ impl Transport for Mem {
     fn refresh(&self, _since: f64) -> LocalBoxFuture<'static, RefreshOutcome<Cause>> {
         let (tx, rx) = oneshot::channel();
         let mut net = self.net.borrow_mut();
-        let token = net.jar.refresh;
-        let s = &mut net.server;
-        s.refresh_calls += 1;
-        s.refresh_in_flight += 1;
-        s.max_refresh_in_flight = s.max_refresh_in_flight.max(s.refresh_in_flight);
-        net.pending.push(Op { kind: OpKind::Refresh { token, tx }, held: false });
+        if net.other_tab {
+            net.lock_wait = Some(tx);
+        } else {
+            net.call_refresh(tx);
+        }
         rx.map(|r| r.expect("the network dropped a refresh")).boxed_local()
+    }
+
+    fn probe_turn(&self, req: &Req) -> Option<LocalBoxFuture<'static, ()>> {
+        let mut net = self.net.borrow_mut();
+        if !net.other_tab || !req.get {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        net.turns.push(tx);
+        Some(
+            async move {
+                if rx.await.is_err() {
+                    future::pending::<()>().await
+                }
+            }
+            .boxed_local(),
+        )
+    }
+
+    fn probed(&self) {
+        let mut net = self.net.borrow_mut();
+        net.probed += 1;
+        // As the browser's tabs do: the jar is fresh, the refresh waiting on the other tab ends.
+        if let Some(tx) = net.lock_wait.take() {
+            let _ = tx.send(RefreshOutcome::Refreshed);
+        }
     }
 
     fn spawn(&self, task: LocalBoxFuture<'static, ()>) {
@@ -299,8 +345,17 @@ impl Harness {
 
     /// Starts a request (it is sent at once); returns its id, which is also the engine's id.
     fn start_with(&mut self, stream: bool) -> u32 {
+        self.start_req(stream, !stream)
+    }
+
+    /// Starts a POST with a replayable body (it may not probe).
+    fn start_post(&mut self) -> u32 {
+        self.start_req(false, false)
+    }
+
+    fn start_req(&mut self, stream: bool, get: bool) -> u32 {
         let id = self.reqs.len() as u32 + 1;
-        let req = Req { id, stream, abort: Rc::default() };
+        let req = Req { id, stream, get, abort: Rc::default() };
         self.reqs.push(req.clone());
         self.results.borrow_mut().push(None);
         let engine = self.engine.clone();
@@ -462,6 +517,31 @@ impl Harness {
             }
         }
         self.run();
+    }
+
+    /// The other tab lets go of the lock: the refresh waiting on it calls the server.
+    fn release_lock(&mut self) {
+        let mut net = self.net.borrow_mut();
+        net.other_tab = false;
+        let tx = net.lock_wait.take().expect("no refresh waits on the other tab");
+        net.call_refresh(tx);
+        drop(net);
+        self.run();
+    }
+
+    /// Gives the next waiting request that may probe its turn; `false` if none waits for one.
+    fn give_turn(&mut self) -> bool {
+        let turn = {
+            let mut net = self.net.borrow_mut();
+            let turns = std::mem::take(&mut net.turns);
+            let mut live = turns.into_iter().filter(|t| !t.is_canceled());
+            let first = live.next();
+            net.turns = live.collect();
+            first
+        };
+        let given = turn.is_some_and(|t| t.send(()).is_ok());
+        self.run();
+        given
     }
 
     fn login(&mut self) {
@@ -1119,4 +1199,74 @@ fn refresh_rejected_after_a_login_does_not_expire_the_new_session() {
     let b = h.start();
     h.settle(&mut rng);
     assert_eq!(h.result(b), ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probes: while a refresh waits on another tab, a waiting GET may learn that the jar is fresh.
+
+#[test]
+fn a_probe_accepted_while_another_tab_holds_the_lock_ends_the_refresh_without_a_call() {
+    let mut h = Harness::new();
+    let mut rng = Rng::new(31);
+    h.net.borrow_mut().other_tab = true;
+    h.expire_access();
+    let a = h.start();
+    let b = h.start();
+    let post = h.start_post();
+    h.deliver_sends(&mut rng);
+    assert_eq!(h.stats().refreshes_started, 1);
+    assert_eq!(h.net.borrow().turns.len(), 2, "the POST may not probe");
+    // The other tab was frozen mid-refresh, but its rotation landed in the jar.
+    h.net.borrow_mut().rotate();
+    assert!(h.give_turn());
+    assert_eq!(h.sends_in_flight(), 1, "one probe per turn");
+    h.deliver_send_of(a);
+    assert_eq!(h.result(a), ok(), "the probe is delivered");
+    assert_eq!(h.net.borrow().probed, 1);
+    h.settle(&mut rng);
+    for id in [a, b, post] {
+        assert_eq!(h.result(id), ok(), "request {id}");
+        assert_eq!(h.sends(id), 2, "request {id}");
+    }
+    assert!(!h.give_turn(), "the turns end with the wait");
+    assert_eq!(h.server(|s| s.refresh_calls), 0, "the other tab's rotation serves everyone");
+    let st = h.stats();
+    assert_eq!((st.refreshes_started, st.refreshes_succeeded, st.replayed), (1, 1, 3));
+    assert_eq!(
+        h.events_of(a),
+        vec![
+            EventKind::Sent,
+            EventKind::AuthFailure { status: 401 },
+            EventKind::RefreshStarted { refresh: 1 },
+            EventKind::Queued { refresh: 1 },
+            EventKind::Replayed,
+            EventKind::Settled { status: Some(200), error: None },
+            EventKind::RefreshEnded { refresh: 1, outcome: Verdict::Refreshed },
+        ]
+    );
+}
+
+#[test]
+fn a_probe_that_meets_a_401_waits_on_without_a_second_turn_or_a_place() {
+    let mut h = Harness::new();
+    let mut rng = Rng::new(32);
+    h.engine.set_max_concurrent(Some(1));
+    h.net.borrow_mut().other_tab = true;
+    h.expire_access();
+    let a = h.start();
+    h.deliver_send_of(a);
+    let b = h.start(); // held back: a refresh runs
+    assert_eq!(h.sends(b), 0);
+    assert!(h.give_turn());
+    assert_eq!(h.sends_in_flight(), 1, "the probe goes out, outside the cap");
+    h.deliver_send_of(a);
+    assert_eq!(h.result(a), None, "not accepted: the jar is not fresh yet");
+    assert!(!h.give_turn(), "one probe per wait");
+    assert_eq!(h.net.borrow().probed, 0);
+    h.release_lock();
+    h.settle(&mut rng);
+    assert_eq!((h.result(a), h.result(b)), (ok(), ok()));
+    assert_eq!((h.sends(a), h.sends(b)), (3, 1), "sent, probed, replayed; b only once the refresh ended");
+    assert_eq!((h.server(|s| s.refresh_calls), h.server(|s| s.reused)), (1, 0));
+    assert_eq!(h.stats().replayed, 1, "a probe not accepted is no replay");
 }

@@ -2,7 +2,7 @@
 //! same options object the npm package reads.
 
 use super::tabs::{Message, Tabs};
-use super::{io, send, BrowserTransport, Refresher};
+use super::{io, send, BrowserTransport, FetchRequest, Refresher};
 use crate::engine::{Engine, Event, Listeners, Observer, RefreshOutcome, Stats};
 use crate::{AuthError, Config, ConfigError};
 use alloc::boxed::Box;
@@ -58,7 +58,7 @@ impl Client {
         match Message::from_number(k) {
             Some(Message::Refreshed) => {
                 if let Some(tabs) = &self.engine.transport().tabs {
-                    tabs.heard_refreshed();
+                    tabs.jar_fresh(false);
                 }
                 self.engine.note_refreshed_elsewhere();
             }
@@ -137,10 +137,16 @@ impl AuthClient {
     }
 
     /// Sends `req` like `fetch`; 4xx/5xx responses resolve. See the crate docs for the refresh rules.
-    pub async fn fetch(&self, req: web_sys::Request) -> Result<web_sys::Response, AuthError> {
+    ///
+    /// `req` is a [`web_sys::Request`] (answered with a [`web_sys::Response`]) or, with the `gloo`
+    /// feature, a gloo-net request, builder included (answered with `gloo_net::http::Response`): see
+    /// [`FetchRequest`]. Where a gloo-net app wrote `Request::get(url).header(..).send().await`, it
+    /// writes `api.fetch(Request::get(url).header(..)).await`.
+    pub async fn fetch<R: FetchRequest>(&self, req: R) -> Result<R::Response, AuthError> {
         use wasm_bindgen::JsCast;
+        let req = req.into_request()?;
         let res = self.client.fetch(&req.into(), &JsValue::UNDEFINED).await?;
-        Ok(res.unchecked_into())
+        Ok(R::from_response(res.unchecked_into()))
     }
 
     /// `fetch(input, init)` with the JS argument forms: a string, `URL` or `Request`, and a `RequestInit`.

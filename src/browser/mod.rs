@@ -8,9 +8,11 @@
 mod client;
 pub(crate) mod io;
 pub(crate) mod refresh;
+mod request;
 mod tabs;
 
 pub use client::AuthClient;
+pub use request::FetchRequest;
 
 use crate::engine::outcome;
 use crate::engine::{RefreshOutcome, Transport};
@@ -65,6 +67,21 @@ impl Transport for BrowserTransport {
     fn discard(&self, res: JsValue) {
         // Release the connection's loader now rather than when the response is collected.
         io::discard(&res);
+    }
+
+    /// Body-less GET and HEAD requests may probe, with `crossTab` (turns come from `tabs`).
+    fn probe_turn(&self, req: &JsValue) -> Option<LocalBoxFuture<'static, ()>> {
+        let tabs = self.tabs.as_ref()?;
+        let req: &web_sys::Request = req.unchecked_ref();
+        let method = req.method();
+        (req.body().is_none() && (method == "GET" || method == "HEAD"))
+            .then(|| tabs.probe_turn().boxed_local())
+    }
+
+    fn probed(&self) {
+        if let Some(tabs) = &self.tabs {
+            tabs.jar_fresh(true);
+        }
     }
 
     fn aborted(&self, req: &JsValue) -> LocalBoxFuture<'static, ()> {

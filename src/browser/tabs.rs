@@ -20,13 +20,22 @@
 //!   (replay) or found the session over (expire), and no call is made. Another context's `f` seen
 //!   there belongs to one that gave up on the lock, froze or died mid-refresh (reload, close): its
 //!   rotation may still be landing through `keepalive`, so the tab waits for the marker to change, or
-//!   for `refreshTimeoutMs` from that start. If it still shows that refresh, the tab calls the server
-//!   only if it holds the main lock (the owner is gone), and otherwise fails this refresh.
+//!   for `refreshTimeoutMs` from that start, within its own bound. If the wait ended by the bound
+//!   while that refresh may still rotate, this refresh fails (`refresh_failed`); once it is older
+//!   than `refreshTimeoutMs` its owner abandoned it, froze or died, and the tab calls the server
+//!   (see "Timed-out calls").
 //! - **BroadcastChannel** `authflight:<refresh URL>`: `refreshed`, `expired` and `login` reach every
 //!   other client at once, so their requests sent before a refresh replay without one, their
 //!   session-expired listeners fire once, and a login anywhere re-enables refresh everywhere. A
 //!   `refreshed` heard while a refresh here waits (on the lock, or on another context's landing)
 //!   ends it as refreshed at once: the other's cookies are in the jar.
+//! - **Probes**: while a refresh here waits on others, every `PROBE_MS` one of its waiting
+//!   body-less GET or HEAD requests sends itself again (the engine's `Transport::probe_turn`). The
+//!   browser stores a rotation's cookies even when the tab that asked for it is frozen (a debugger,
+//!   a long task, a throttled background tab), so an accepted probe proves the jar fresh: it is
+//!   delivered, and the wait ends as if `refreshed` had been heard (marker `r`, and the message to
+//!   the others). A probe that is not accepted is no news; each request probes once per wait. Safe:
+//!   a probe presents no refresh token, only the access cookie a replay would send.
 //! - **Confirmed rejections**: a rejection ends the session only if no other context rotated
 //!   meanwhile (an `r` newer than the call, or an `f` younger than `refreshTimeoutMs` that then
 //!   lands as `r`; possible only without the lock), and if one more call after `confirmDelayMs` is
@@ -58,17 +67,25 @@
 
 use crate::browser::io;
 use crate::browser::refresh::{left, Refresher};
+use crate::engine::outcome::{self, Setter};
 use crate::engine::tabs::{self, Confirm, Marker, OnLock};
 use crate::engine::{RefreshOutcome, Verdict};
+use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
+use core::convert::Infallible;
+use core::future::Future;
+use core::pin::pin;
+use futures::future::{select, Either};
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
 /// How often a wait for another context's landing reads the marker, in ms.
 const POLL_MS: u32 = 50;
+/// How often a refresh that waits on others lets one waiting request probe the cookie jar, in ms.
+const PROBE_MS: u32 = 300;
 
 /// A message between clients of the same refresh URL (its number on the channel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,10 +107,13 @@ impl Message {
     }
 }
 
-/// What ends a refresh's wait on other contexts early: a `refreshed` from one of them.
+/// What ends a refresh's wait on other contexts early: a `refreshed` from one of them, or an
+/// accepted probe.
 #[derive(Debug)]
 struct Watch {
     done: Cell<bool>,
+    /// A probe found the jar fresh (news to pass on); a message alone only passes another's on.
+    news: Cell<bool>,
     /// Resolves once done, so a lock request stops waiting (`io::lock` releases a late grant).
     stop: Promise,
     resolve: Option<Function>,
@@ -103,10 +123,11 @@ impl Watch {
     fn new() -> Watch {
         let mut resolve = None;
         let stop = Promise::new(&mut |r, _| resolve = Some(r));
-        Watch { done: Cell::new(false), stop, resolve }
+        Watch { done: Cell::new(false), news: Cell::new(false), stop, resolve }
     }
 
-    fn hit(&self) {
+    fn hit(&self, news: bool) {
+        self.news.set(self.news.get() || news);
         self.done.set(true);
         if let Some(f) = &self.resolve {
             let _ = f.call0(&JsValue::UNDEFINED);
@@ -126,8 +147,7 @@ impl Drop for Lock {
 }
 
 /// This client's link to the others: its `io` (lock names, channel, marker cookie), its marker id
-/// and, for each refresh that waits on others, what ends that wait.
-#[derive(Debug)]
+/// and, for each refresh that waits on others, what ends that wait and who probes next.
 pub(crate) struct Tabs {
     io: JsValue,
     id: u32,
@@ -137,6 +157,14 @@ pub(crate) struct Tabs {
     refresh_ms: u32,
     /// One refresh's at a time, but one that outran its bound may still wait.
     watches: RefCell<Vec<Rc<Watch>>>,
+    /// The turns of the waiting requests that may probe, first come first served (`true`: go).
+    probers: RefCell<VecDeque<Setter<bool>>>,
+}
+
+impl core::fmt::Debug for Tabs {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tabs").field("id", &self.id).field("watches", &self.watches).finish_non_exhaustive()
+    }
 }
 
 impl Tabs {
@@ -148,6 +176,7 @@ impl Tabs {
             lock_ms: n(io::LOCK_TIMEOUT_MS),
             refresh_ms: n(io::REFRESH_TIMEOUT_MS),
             watches: RefCell::new(Vec::new()),
+            probers: RefCell::new(VecDeque::new()),
         }
     }
 
@@ -156,9 +185,40 @@ impl Tabs {
         io::post(&self.io, message as u32);
     }
 
-    /// Another context said it refreshed: a refresh here that waits on others ends as refreshed.
-    pub fn heard_refreshed(&self) {
-        self.watches.borrow().iter().for_each(|w| w.hit());
+    /// The cookie jar is fresh: a refresh here that waits on others ends as refreshed. `news`: a
+    /// probe was accepted (the others are told, as after a refresh of our own); false: another
+    /// context said it refreshed (echoing that would make every tab replay again for nothing).
+    pub fn jar_fresh(&self, news: bool) {
+        self.watches.borrow().iter().for_each(|w| w.hit(news));
+    }
+
+    /// A waiting request's turn to probe: resolves when the ticker of a refresh that waits on
+    /// others picks it (never, if none does before the request stops waiting and drops it).
+    pub fn probe_turn(&self) -> impl Future<Output = ()> + 'static {
+        let (setter, turn) = outcome::channel(false);
+        let mut probers = self.probers.borrow_mut();
+        // Turns whose request stopped waiting are dropped here (or skipped by the ticker).
+        probers.retain(Setter::has_waiter);
+        probers.push_back(setter);
+        async move {
+            if !turn.await {
+                futures::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Every `PROBE_MS`, gives the next waiting request that may probe its turn; runs until dropped.
+    async fn ticker(&self) -> Infallible {
+        loop {
+            let _ = JsFuture::from(io::timeout(PROBE_MS)).await;
+            let next = {
+                let mut probers = self.probers.borrow_mut();
+                core::iter::from_fn(|| probers.pop_front()).find(Setter::has_waiter)
+            };
+            if let Some(turn) = next {
+                turn.set(true);
+            }
+        }
     }
 
     /// A refresh shared with every other context, over by `end` (`io::now()` time): see the module
@@ -169,23 +229,32 @@ impl Tabs {
         let since = io::wall() - (io::now() - since);
         let watch = Rc::new(Watch::new());
         self.watches.borrow_mut().push(watch.clone());
-        let mut lock = self.acquire(false, self.lock_ms.min(left(end)), &watch).await;
-        let holds_main = lock.0.is_some();
-        if !holds_main && !watch.done.get() {
-            // The holder is stuck or slow (or there are no Web Locks): the tabs that gave up
-            // together queue on a second lock, which a holder of the first never takes.
-            lock = self.acquire(true, left(end), &watch).await;
-        }
-        let decision = if watch.done.get() {
-            Some(OnLock::Refreshed)
-        } else {
-            self.holding(since, holds_main, end, &watch).await
+        let waiting = async {
+            let mut lock = self.acquire(false, self.lock_ms.min(left(end)), &watch).await;
+            if lock.0.is_none() && !watch.done.get() {
+                // The holder is stuck or slow (or there are no Web Locks): the tabs that gave up
+                // together queue on a second lock, which a holder of the first never takes.
+                lock = self.acquire(true, left(end), &watch).await;
+            }
+            let decision = if watch.done.get() {
+                Some(OnLock::Refreshed)
+            } else {
+                self.holding(since, end, &watch).await
+            };
+            (lock, decision)
+        };
+        // While it waits on others, the waiting requests probe, one per tick.
+        let (lock, decision) = match select(pin!(waiting), pin!(self.ticker())).await {
+            Either::Left((waited, _)) => waited,
+            Either::Right((never, _)) => match never {},
         };
         // From here on this client calls the server itself, or is done.
         self.watches.borrow_mut().retain(|w| !Rc::ptr_eq(w, &watch));
         if watch.done.get() {
-            // The jar is fresh: say so to every other context, as a refresh of our own would.
-            self.record(&RefreshOutcome::Refreshed);
+            if watch.news.get() {
+                // A probe found the jar fresh: say so to every other context, as a refresh would.
+                self.record(&RefreshOutcome::Refreshed);
+            }
             return RefreshOutcome::Refreshed;
         }
         let outcome = match decision {
@@ -199,8 +268,8 @@ impl Tabs {
     }
 
     /// Under the lock (or after giving up on it): the decision before any call; `None` fails this
-    /// refresh (another context's refresh is still marked in flight and its owner may be alive).
-    async fn holding(&self, since: f64, holds_main: bool, end: f64, watch: &Watch) -> Option<OnLock> {
+    /// refresh (another context's refresh is still marked in flight and may still rotate).
+    async fn holding(&self, since: f64, end: f64, watch: &Watch) -> Option<OnLock> {
         let marker = self.read();
         match tabs::on_lock(marker, self.id, since) {
             OnLock::WaitForLanding { started } => {
@@ -209,7 +278,7 @@ impl Tabs {
                 if watch.done.get() {
                     return Some(OnLock::Refreshed);
                 }
-                tabs::after_landing(before, after, holds_main, since, io::wall(), self.refresh_ms)
+                tabs::after_landing(before, after, since, io::wall(), self.refresh_ms)
             }
             decision => Some(decision),
         }

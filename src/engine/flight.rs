@@ -21,9 +21,9 @@ pub(crate) enum Ticket<W> {
 /// The refresh state shared by every request of one client.
 #[derive(Debug)]
 pub(crate) struct Flight<W> {
-    /// Bumped by every successful refresh (here or in another tab) and by every login.
+    /// Bumped by every successful refresh (here or in another tab), every login and every expiry.
     generation: u64,
-    /// Set when a refresh was rejected; cleared by a login.
+    /// Set when a refresh was rejected; cleared by a login, or by a request sent since that succeeds.
     expired: bool,
     /// The refresh in flight, if any: its number, its waiter, and `logins` when it started.
     in_flight: Option<(u32, W, u32)>,
@@ -69,6 +69,11 @@ impl<W: Clone> Flight<W> {
         }
     }
 
+    /// Whether [`Flight::on_auth_failure`] would start a refresh for a request sent at `sent`.
+    pub fn would_start(&self, sent: u64) -> bool {
+        !self.expired && self.in_flight.is_none() && self.generation == sent
+    }
+
     /// Registers the refresh that a [`Ticket::Start`] began.
     pub fn started(&mut self, number: u32, waiter: W) {
         self.in_flight = Some((number, waiter, self.logins));
@@ -83,7 +88,7 @@ impl<W: Clone> Flight<W> {
         let started_at = self.in_flight.take().map(|(_, _, logins)| logins);
         match verdict {
             Verdict::Expired if started_at.is_some_and(|l| l != self.logins) => (Verdict::Refreshed, false),
-            Verdict::Expired => (verdict, !core::mem::replace(&mut self.expired, true)),
+            Verdict::Expired => (verdict, self.expire()),
             Verdict::Refreshed => {
                 // New cookies: the session is alive, whatever another tab reported meanwhile.
                 self.generation += 1;
@@ -101,7 +106,26 @@ impl<W: Clone> Flight<W> {
 
     /// Another tab found the session expired; `true` if this client had not known yet.
     pub fn expired_elsewhere(&mut self) -> bool {
-        !core::mem::replace(&mut self.expired, true)
+        self.expire()
+    }
+
+    /// The session is over; `true` if it was not known yet. Requests sent from now on are told
+    /// apart from older ones (see [`Flight::succeeded`]).
+    fn expire(&mut self) -> bool {
+        let now = !core::mem::replace(&mut self.expired, true);
+        if now {
+            self.generation += 1;
+        }
+        now
+    }
+
+    /// A request sent at generation `sent` succeeded. Sent after the session expired, it proves a
+    /// new session (a login this client did not hear of, without `markLoggedIn`): the next auth
+    /// failure refreshes again instead of failing fast.
+    pub fn succeeded(&mut self, sent: u64) {
+        if self.expired && sent == self.generation {
+            self.expired = false;
+        }
     }
 
     /// A new login: refresh handling resumes and older requests may replay once.
@@ -137,6 +161,20 @@ mod tests {
         assert!(!f.expired_elsewhere(), "already known: listeners must not fire twice");
         f.logged_in();
         assert_eq!(f.on_auth_failure(0), Ticket::Replay);
+        assert_eq!(f.on_auth_failure(f.generation()), Ticket::Start(2));
+    }
+
+    #[test]
+    fn a_success_sent_after_an_expiry_ends_the_fail_fast() {
+        let mut f: Flight<()> = Flight::new();
+        let before = f.generation();
+        assert_eq!(f.on_auth_failure(before), Ticket::Start(1));
+        f.started(1, ());
+        assert_eq!(f.finish(Verdict::Expired), (Verdict::Expired, true));
+        f.succeeded(before);
+        assert!(f.is_expired(), "sent before the expiry: proves nothing");
+        f.succeeded(f.generation());
+        assert!(!f.is_expired(), "a login the client did not hear of");
         assert_eq!(f.on_auth_failure(f.generation()), Ticket::Start(2));
     }
 

@@ -13,6 +13,9 @@
 //!    waiter never cancels it, and every waiter shares its one outcome.
 //! 3. After a successful refresh each waiter is replayed exactly once, from a copy made before the
 //!    first send. A replay that fails auth again rejects with `unauthorized`: never a loop.
+//! 4. While a refresh waits on another tab, a waiting request the transport picks may *probe*: sent
+//!    once more, outside the cap; if accepted, the cookie jar was fresh already, so it is delivered
+//!    and the refresh ends as refreshed without a call ([`Transport::probe_turn`]).
 
 mod events;
 mod flight;
@@ -146,7 +149,8 @@ impl<T: Transport> Engine<T> {
         let transport = &self.inner.transport;
         let spare = transport.duplicate(&req)?;
         let mut next = Some(req);
-        let mut sends = 0;
+        // Sends so far, and refreshes this request's replays started.
+        let (mut sends, mut starts) = (0, 0);
         loop {
             let place = self.enter(&spare).await?;
             let generation = self.inner.session.borrow().generation();
@@ -169,7 +173,7 @@ impl<T: Transport> Engine<T> {
             let res = res?;
             let status = transport.status(&res);
             let handled = transport.is_handled(&res);
-            let answer = self.inner.session.borrow_mut().answered(generation, status, handled, sends);
+            let answer = self.inner.session.borrow_mut().answer(generation, status, handled, sends, starts);
             if answer == Answer::Deliver {
                 return Ok(res);
             }
@@ -179,6 +183,9 @@ impl<T: Transport> Engine<T> {
                 Answer::Expired => return Err(AuthError::SessionExpired { status: None }),
                 Answer::Unauthorized => return Err(AuthError::Unauthorized { status }),
                 Answer::Start(n) => {
+                    if sends > 1 {
+                        starts += 1;
+                    }
                     self.start_refresh(n, id, sent_at);
                     n
                 }
@@ -186,17 +193,61 @@ impl<T: Transport> Engine<T> {
                 _ => continue,
             };
             self.emit(id, EventKind::Queued { refresh: n });
-            match select(self.waiter(n), transport.aborted(&spare)).await {
-                Either::Left((RefreshOutcome::Refreshed, _)) => {}
-                Either::Left((RefreshOutcome::Expired { status }, _)) => {
-                    return Err(AuthError::SessionExpired { status })
-                }
-                Either::Left((RefreshOutcome::Failed { status, cause }, _)) => {
-                    return Err(AuthError::RefreshFailed { status, cause })
-                }
-                Either::Right(_) => return Err(AuthError::Aborted),
+            if let Some(res) = self.wait(n, id, &spare).await? {
+                return Ok(res);
             }
         }
+    }
+
+    /// Waits for refresh `n` to end: `Ok(None)` once it refreshed (replay), `Some` a probe's
+    /// response to deliver. While it waits, `spare` may probe once, when the transport gives it a
+    /// turn (see [`Transport::probe_turn`]).
+    async fn wait(
+        &self,
+        n: u32,
+        id: u32,
+        spare: &T::Request,
+    ) -> Result<Option<T::Response>, AuthError<T::Cause>> {
+        let transport = &self.inner.transport;
+        let mut ended = select(self.waiter(n), transport.aborted(spare));
+        let ended = match transport.probe_turn(spare) {
+            None => ended.await,
+            Some(turn) => match select(&mut ended, turn).await {
+                Either::Left((ended, _)) => ended,
+                Either::Right(_) => match self.probe(id, spare).await {
+                    Some(res) => return Ok(Some(res)),
+                    // No news: wait on, with no second turn.
+                    None => ended.await,
+                },
+            },
+        };
+        match ended {
+            Either::Left((RefreshOutcome::Refreshed, _)) => Ok(None),
+            Either::Left((RefreshOutcome::Expired { status }, _)) => {
+                Err(AuthError::SessionExpired { status })
+            }
+            Either::Left((RefreshOutcome::Failed { status, cause }, _)) => {
+                Err(AuthError::RefreshFailed { status, cause })
+            }
+            Either::Right(_) => Err(AuthError::Aborted),
+        }
+    }
+
+    /// Sends a copy of `spare` while its refresh waits on another tab. If it is accepted (handled,
+    /// not an auth status), the cookie jar is fresh already: it counts as the request's replay, is
+    /// returned for delivery, and the transport ends the refresh as refreshed. A network error, an
+    /// abort or any other answer is no news (`None`).
+    async fn probe(&self, id: u32, spare: &T::Request) -> Option<T::Response> {
+        let transport = &self.inner.transport;
+        let res = transport.send(transport.duplicate(spare).ok()?).await.ok()?;
+        if !transport.is_handled(&res) || self.inner.session.borrow().is_auth_status(transport.status(&res)) {
+            transport.discard(res);
+            return None;
+        }
+        self.inner.session.borrow_mut().replayed();
+        self.emit(id, EventKind::Replayed);
+        transport.probed();
+        Some(res)
     }
 
     /// Waits until the session lets a request be sent: with a cap, for a place in flight, and while

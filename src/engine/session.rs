@@ -16,17 +16,21 @@ use alloc::vec::Vec;
 pub enum Enter {
     /// Send now (with a cap: it holds one of the places in flight until [`Session::leave`]).
     Go,
-    /// A refresh is running (with a cap, nothing is sent meanwhile): wait for refresh `.0` to end,
-    /// then ask again.
+    /// A refresh is running (nothing is sent meanwhile): wait for refresh `.0` to end, then ask again.
     Refresh(u32),
     /// The cap is reached: wait until [`Session::woken`] names ticket `.0`, then ask again.
     Hold(u32),
 }
 
-/// A request is sent at most this many times: once, and once more after each of at most two
-/// refreshes (a replay can meet a *new* expiry when its fresh token outlived its lifetime before it
-/// was sent, e.g. with short-lived tokens on a slow device). Never a loop.
-pub const MAX_SENDS: u32 = 3;
+/// A request is sent at most this many times in all: never a loop.
+pub const MAX_SENDS: u32 = 4;
+
+/// How many refreshes a request's *replays* may start. A replay can meet a new expiry (its fresh
+/// token expired before it was sent: short-lived tokens, a slow device); when other requests met it
+/// too, it joins their refresh or replays after it, and that is free. Only a replay whose 401 nobody
+/// else explains starts a refresh itself, and only once: a request that the server rejects whatever
+/// its token is sent three times and costs two refreshes.
+pub const MAX_REPLAY_STARTS: u32 = 1;
 
 /// After a send's response: what the request does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,17 +102,19 @@ impl Session {
 
     /// Before each send; see [`Enter`].
     pub fn enter(&mut self) -> Enter {
-        if self.max != 0 {
-            if let Some(n) = self.flight.in_flight_number() {
-                // Hand our turn on: everyone held goes to wait on the refresh too.
-                self.wake_next();
-                return Enter::Refresh(n);
-            }
-            if self.sending >= self.max {
-                self.last_ticket = self.last_ticket.wrapping_add(1).max(1);
-                self.held.push_back(self.last_ticket);
-                return Enter::Hold(self.last_ticket);
-            }
+        // While a refresh runs, the access cookie is known to be dead: a request sent now only buys
+        // a 401 (dj-rest-auth's cookie authentication rejects an expired cookie even on public
+        // views), and a second round trip that queues behind the burst. It waits, then goes with
+        // the fresh cookie.
+        if let Some(n) = self.flight.in_flight_number() {
+            // Hand our turn on: everyone held goes to wait on the refresh too.
+            self.wake_next();
+            return Enter::Refresh(n);
+        }
+        if self.max != 0 && self.sending >= self.max {
+            self.last_ticket = self.last_ticket.wrapping_add(1).max(1);
+            self.held.push_back(self.last_ticket);
+            return Enter::Hold(self.last_ticket);
         }
         // Counted with or without a cap, so a cap set later starts from the true number.
         self.sending = self.sending.saturating_add(1);
@@ -155,13 +161,27 @@ impl Session {
         self.auth_statuses.contains(&status)
     }
 
-    /// The response to send number `sends` (from 1) of a request sent at `generation`: `handled`
-    /// is false when a redirect led to an origin that gets no refresh handling.
-    pub fn answered(&mut self, generation: u64, status: u16, handled: bool, sends: u32) -> Answer {
+    /// The response to send number `sends` (from 1) of a request sent at `generation`, whose
+    /// replays have started `replay_starts` refreshes so far: `handled` is false when a redirect
+    /// led to an origin that gets no refresh handling.
+    pub fn answer(
+        &mut self,
+        generation: u64,
+        status: u16,
+        handled: bool,
+        sends: u32,
+        replay_starts: u32,
+    ) -> Answer {
         if !handled || !self.is_auth_status(status) {
+            if handled && (200..300).contains(&status) {
+                self.flight.succeeded(generation);
+            }
             return Answer::Deliver;
         }
         if sends >= MAX_SENDS {
+            return Answer::Unauthorized;
+        }
+        if sends > 1 && replay_starts >= MAX_REPLAY_STARTS && self.flight.would_start(generation) {
             return Answer::Unauthorized;
         }
         let answer = match self.flight.on_auth_failure(generation) {
@@ -237,12 +257,12 @@ mod tests {
     fn one_refresh_for_a_burst_then_late_failures_replay() {
         let mut s = Session::new(alloc::vec![401], 0);
         let g = s.generation();
-        assert_eq!(s.answered(g, 200, true, 1), Answer::Deliver);
-        assert_eq!(s.answered(g, 401, false, 1), Answer::Deliver, "a redirect elsewhere is not ours");
-        assert_eq!(s.answered(g, 401, true, 1), Answer::Start(1));
-        assert_eq!(s.answered(g, 401, true, 1), Answer::Wait(1));
+        assert_eq!(s.answer(g, 200, true, 1, 0), Answer::Deliver);
+        assert_eq!(s.answer(g, 401, false, 1, 0), Answer::Deliver, "a redirect elsewhere is not ours");
+        assert_eq!(s.answer(g, 401, true, 1, 0), Answer::Start(1));
+        assert_eq!(s.answer(g, 401, true, 1, 0), Answer::Wait(1));
         assert_eq!(s.ended(Verdict::Refreshed), (Verdict::Refreshed, false));
-        assert_eq!(s.answered(g, 401, true, 1), Answer::Replay, "sent before the refresh ended");
+        assert_eq!(s.answer(g, 401, true, 1, 0), Answer::Replay, "sent before the refresh ended");
         let st = s.stats();
         assert_eq!((st.refreshes_started, st.queued, st.refreshes_succeeded), (1, 2, 1));
     }
@@ -250,25 +270,50 @@ mod tests {
     #[test]
     fn a_replay_may_meet_a_new_expiry_once_then_it_is_unauthorized() {
         let mut s = Session::new(alloc::vec![401], 0);
-        assert_eq!(s.answered(0, 401, true, 1), Answer::Start(1));
+        assert_eq!(s.answer(0, 401, true, 1, 0), Answer::Start(1));
         s.ended(Verdict::Refreshed);
         let g = s.generation();
-        assert_eq!(s.answered(g, 401, true, 2), Answer::Start(2), "the fresh token expired again");
+        assert_eq!(s.answer(g, 401, true, 2, 0), Answer::Start(2), "the fresh token expired again");
         s.ended(Verdict::Refreshed);
-        assert_eq!(s.answered(s.generation(), 401, true, 3), Answer::Unauthorized);
-        assert_eq!(s.answered(s.generation(), 200, true, 3), Answer::Deliver);
+        assert_eq!(s.answer(s.generation(), 401, true, 3, 1), Answer::Unauthorized);
+        assert_eq!(s.answer(s.generation(), 200, true, 3, 1), Answer::Deliver);
+    }
+
+    #[test]
+    fn replays_that_meet_an_expiry_others_met_too_go_round_for_free() {
+        let mut s = Session::new(alloc::vec![401], 0);
+        assert_eq!(s.answer(0, 401, true, 1, 0), Answer::Start(1));
+        s.ended(Verdict::Refreshed);
+        let g = s.generation();
+        assert_eq!(s.answer(g, 401, true, 2, 0), Answer::Start(2));
+        assert_eq!(s.answer(g, 401, true, 3, 1), Answer::Wait(2), "another request's refresh");
+        s.ended(Verdict::Refreshed);
+        assert_eq!(s.answer(g, 401, true, 3, 1), Answer::Replay, "sent before refresh 2 ended");
+        assert_eq!(s.answer(s.generation(), 401, true, MAX_SENDS, 1), Answer::Unauthorized, "the hard cap");
     }
 
     #[test]
     fn a_rejection_expires_once_and_fails_fast_until_login() {
         let mut s = Session::new(alloc::vec![401], 0);
-        assert_eq!(s.answered(0, 401, true, 1), Answer::Start(1));
+        assert_eq!(s.answer(0, 401, true, 1, 0), Answer::Start(1));
         assert_eq!(s.ended(Verdict::Expired), (Verdict::Expired, true));
-        assert_eq!(s.answered(s.generation(), 401, true, 1), Answer::Expired);
+        assert_eq!(s.answer(s.generation(), 401, true, 1, 0), Answer::Expired);
         assert!(!s.expired_elsewhere());
         s.logged_in();
         assert!(!s.is_expired());
         assert_eq!(s.stats().sessions_expired, 1);
+    }
+
+    #[test]
+    fn a_login_the_client_did_not_hear_of_ends_the_fail_fast() {
+        let mut s = Session::new(alloc::vec![401], 0);
+        assert_eq!(s.answer(0, 401, true, 1, 0), Answer::Start(1));
+        s.ended(Verdict::Expired);
+        assert_eq!(s.answer(s.generation(), 401, true, 1, 0), Answer::Expired);
+        // The user logs in with a plain request; the next request through the client succeeds.
+        assert_eq!(s.answer(s.generation(), 200, true, 1, 0), Answer::Deliver);
+        assert!(!s.is_expired());
+        assert_eq!(s.answer(s.generation(), 401, true, 1, 0), Answer::Start(2));
     }
 
     #[test]
@@ -281,7 +326,7 @@ mod tests {
         s.leave();
         assert_eq!((s.woken(), s.woken()), (2, 0));
         assert_eq!(s.enter(), Enter::Go);
-        assert_eq!(s.answered(0, 401, true, 1), Answer::Start(1));
+        assert_eq!(s.answer(0, 401, true, 1, 0), Answer::Start(1));
         assert_eq!(s.enter(), Enter::Refresh(1), "nothing is sent while a refresh runs");
         s.ended(Verdict::Refreshed);
         s.leave();

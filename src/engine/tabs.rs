@@ -63,22 +63,21 @@ pub fn on_lock(marker: Option<Marker>, me: u32, since: f64) -> OnLock {
 }
 
 /// The decision after waiting for a landing, at `now`: `before` is the in-flight marker waited on,
-/// `after` the marker then. A refresh still marked in flight by its owner is not raced while it may
-/// be alive and within `timeout_ms` of its start, unless this tab holds the main lock (then its
-/// owner is gone): `None` means fail this refresh (`refresh_failed`). Past `timeout_ms` its owner has
-/// abandoned it, or is frozen or gone; its rotation, if any, is in the cookie jar already, or is
-/// treated like any abandoned call (see `browser::tabs`).
+/// `after` the marker then. A refresh still marked in flight by its owner within `timeout_ms` of its
+/// start may still rotate (its owner may be alive, or its page gone with its `keepalive` call still
+/// at the server): it is not raced, and `None` fails this refresh (`refresh_failed`). Past
+/// `timeout_ms` its owner has abandoned it, or is frozen or gone: its rotation, if any, is in the
+/// cookie jar already, or is treated like any abandoned call (see `browser::tabs`).
 pub fn after_landing(
     before: Marker,
     after: Option<Marker>,
-    holds_main: bool,
     since: f64,
     now: f64,
     timeout_ms: u32,
 ) -> Option<OnLock> {
     let alive = matches!(after, Some(Marker { state: IN_FLIGHT, tab, time })
         if tab == before.tab && now < time + f64::from(timeout_ms));
-    if alive && !holds_main {
+    if alive {
         return None;
     }
     Some(by_result(after, since))
@@ -220,11 +219,10 @@ mod tests {
         let before = Marker { state: IN_FLIGHT, time: 80.0, tab: OTHER };
         assert_eq!(on_lock(Some(before), ME, 100.0), OnLock::WaitForLanding { started: 80.0 });
         assert_eq!(on_lock(m(IN_FLIGHT, 80.0, ME), ME, 100.0), OnLock::Go, "our own abandoned call");
-        let after = |a, main, now| after_landing(before, a, main, 100.0, now, 1_000);
-        assert_eq!(after(Some(before), false, 500.0), None, "owner may be alive");
-        assert_eq!(after(Some(before), true, 500.0), Some(OnLock::Go), "owner is gone");
-        assert_eq!(after(Some(before), false, 1_080.0), Some(OnLock::Go), "abandoned, frozen or gone");
-        assert_eq!(after(m(REFRESHED, 300.0, OTHER), false, 500.0), Some(OnLock::Refreshed));
+        let after = |a, now| after_landing(before, a, 100.0, now, 1_000);
+        assert_eq!(after(Some(before), 500.0), None, "may still rotate");
+        assert_eq!(after(Some(before), 1_080.0), Some(OnLock::Go), "abandoned, frozen or gone");
+        assert_eq!(after(m(REFRESHED, 300.0, OTHER), 500.0), Some(OnLock::Refreshed));
         assert!(!landed(Some(before), 80.0) && landed(m(REFRESHED, 300.0, OTHER), 80.0));
     }
 

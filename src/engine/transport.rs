@@ -115,6 +115,21 @@ pub trait Transport: 'static {
     }
     /// Resolves when `req`'s abort signal fires (at once if it already has); never if it has none.
     fn aborted(&self, req: &Self::Request) -> LocalBoxFuture<'static, ()>;
+    /// A turn to *probe* while a refresh waits on another tab: resolves when `req` (a waiting
+    /// request's spare copy) may be sent once more to learn whether the cookie jar is fresh already
+    /// (that tab's rotation landed); `None` if it may not probe (the default; the browser lets
+    /// body-less GET and HEAD requests probe, one every 300 ms). A turn may never come.
+    ///
+    /// The engine asks once per wait, sends a copy (outside the `maxConcurrent` cap) when the turn
+    /// comes, and delivers an answer that is handled and not an auth status (then calls
+    /// [`Transport::probed`]); anything else is discarded and the request waits on.
+    fn probe_turn(&self, req: &Self::Request) -> Option<LocalBoxFuture<'static, ()>> {
+        let _ = req;
+        None
+    }
+    /// A probe was accepted: the cookie jar is fresh, so a refresh that waits on another tab ends
+    /// as refreshed, without a call (for every waiter, and for the other tabs). Default: nothing.
+    fn probed(&self) {}
     /// Performs one refresh and classifies its result. Never intercepted by the engine.
     ///
     /// `since` is [`Transport::now`] when the request that triggered it was sent: a transport that

@@ -4,9 +4,10 @@ import type { InitInput, InitOutput, SyncInitInput } from './core.js';
 export type { InitInput, InitOutput, SyncInitInput };
 
 /**
- * Loads the wasm; call it once before building a client (calling it again is harmless). In a browser
- * or a bundler, with no argument; in Node or a test runner, pass the wasm's bytes:
- * `init({ module_or_path: readFileSync(new URL('./core_bg.wasm', import.meta.resolve('authflight'))) })`.
+ * Loads the wasm; call it once before building a client (calling it again is harmless). With no
+ * argument it fetches `core_bg.wasm` next to the package (browsers, bundlers), or reads it from disk
+ * where the package is a file (Node 20.16+, Vitest, Jest). Pass a URL, a Response or the bytes to
+ * load it from elsewhere.
  */
 export default function init(
   module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>,
@@ -35,6 +36,11 @@ export interface AuthError extends Error {
   status?: number;
   /** The network error or timeout behind the error, where there is one. */
   cause?: unknown;
+  /**
+   * For 'session_expired' and 'unauthorized': the request's last answer (status and headers; its
+   * body already released), for code that expects a response, such as an axios adapter.
+   */
+  response?: Response;
   /** For 'invalid_config': the option at fault. */
   field?: string;
 }
@@ -78,6 +84,11 @@ export interface AuthClientOptions {
    * this off. Default 1000.
    */
   confirmDelayMs?: number;
+  /**
+   * Where there is no page (Node, a test runner's node environment): the URL relative URLs resolve
+   * against, its origin standing in for the page's. On a page it must be on the page's origin.
+   */
+  baseUrl?: string;
   /**
    * At most this many requests in flight, and none sent while a refresh runs. Default: no cap.
    * About 6 suits HTTP/1.1 servers (a burst after expiry then meets a handful of 401s, not one per

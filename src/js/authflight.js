@@ -21,11 +21,24 @@ const E_EXPIRED = 0, E_REFRESH = 1, E_UNAUTHORIZED = 2, E_NETWORK = 3, E_ABORTED
 
 let ready = false;
 
-/** Loads the wasm (compiled once; calling it again is harmless). Takes what wasm-bindgen's `init` takes. */
+/**
+ * Loads the wasm (compiled once; calling it again is harmless). Takes what wasm-bindgen's `init`
+ * takes; with nothing, it fetches `core_bg.wasm` next to this module, or reads it from disk where
+ * this module is a file (Node, Vitest, Jest), since fetch cannot load a `file:` URL.
+ */
 export default async function init(input) {
+  if (input === undefined) input = fromDisk();
   const exports = await coreInit(input);
   ready = true;
   return exports;
+}
+
+/** The wasm's bytes when this module was loaded from a file (by string ops: no bundler follows them). */
+function fromDisk() {
+  const here = import.meta.url;
+  const p = globalThis.process;
+  if (!here.startsWith('file:') || !p || typeof p.getBuiltinModule !== 'function') return undefined;
+  return { module_or_path: p.getBuiltinModule('fs').readFileSync(new URL(here.replace(/[^/]*$/, 'core_bg.wasm'))) };
 }
 
 /** Like `init`, synchronously, from the wasm's bytes or a compiled `WebAssembly.Module`. */
@@ -42,8 +55,10 @@ export function isAuthError(value) {
 
 /** Thrown to reject a request with an AuthError (`code`, `status`, `cause` as `io.error` takes them). */
 class Fail {
-  constructor(code, status, cause) {
+  constructor(code, status, cause, response) {
     this.e = io.error(code, status, cause);
+    // The request's last answer (its body released), for `session_expired` and `unauthorized`.
+    if (response) Object.defineProperty(this.e, 'response', { value: response, writable: true, configurable: true });
   }
 }
 
@@ -96,7 +111,7 @@ class Client {
     this.refreshes = new Map(); // refresh number → promise of its outcome { v, status, cause }
     this.holds = new Map(); // ticket → resolve
     this.probers = []; // resolves of the waiting requests that may probe (see `wait`)
-    this.watch = null; // while a refresh waits on other tabs: { done, p, hit() }
+    this.watch = null; // while a refresh waits on other tabs: { done, news, p, hit(news) }
     this.pending = new Set(); // the refresh calls in flight ({ t: start }), abandoned ones included
     this.active = 0; // handled requests not yet settled
     this.closed = false;
@@ -147,12 +162,12 @@ class Client {
 
   /**
    * A handled request: sent as is; on an auth failure it waits for the one shared refresh and is
-   * replayed from a copy, at most `MAX_SENDS` times in all (the wasm decides each step).
+   * replayed from a copy, as long as the wasm says so (a bounded number of times: `MAX_SENDS`).
    */
   async run(id, req) {
     const spare = io.dup(req);
     if (spare === undefined) throw new Fail(E_STREAM);
-    for (let sends = 0; ; ) {
+    for (let sends = 0, starts = 0; ; ) {
       await this.enter(spare);
       const generation = core.s_generation(this.s);
       const sentAt = io.now();
@@ -163,20 +178,23 @@ class Client {
         out = io.dup(spare);
       } else this.emit(SENT, id);
       const res = await this.send(out);
-      const a = core.s_answered(this.s, generation, res.status, io.handled(this.io, res), ++sends);
+      const a = core.s_answered(this.s, generation, res.status, io.handled(this.io, res), ++sends, starts);
       if (a === 0) return res;
       this.emit(AUTH_FAILURE, id, res.status);
       io.discard(res);
-      if (a === 2) throw new Fail(E_EXPIRED);
-      if (a === 5) throw new Fail(E_UNAUTHORIZED, res.status);
+      if (a === 2) throw new Fail(E_EXPIRED, 0, undefined, res);
+      if (a === 5) throw new Fail(E_UNAUTHORIZED, res.status, undefined, res);
       if (a === 1) continue;
       const n = a >>> 3;
-      if ((a & 7) === 4) this.start(n, id, sentAt);
+      if ((a & 7) === 4) {
+        if (sends > 1) starts++;
+        this.start(n, id, sentAt);
+      }
       this.emit(QUEUED, id, n);
       const o = await this.wait(n, spare, id);
       if (o === null) throw new Fail(E_ABORTED);
       if (o.res) return o.res;
-      if (o.v === 1) throw new Fail(E_EXPIRED, o.status);
+      if (o.v === 1) throw new Fail(E_EXPIRED, o.status, undefined, res);
       if (o.v === 2) throw new Fail(E_REFRESH, o.status, o.cause);
     }
   }
@@ -208,7 +226,7 @@ class Client {
       }
       core.s_replayed(this.s);
       this.emit(REPLAYED, id);
-      if (this.watch) this.watch.hit();
+      if (this.watch) this.watch.hit(true);
       return { res };
     }
   }
@@ -373,7 +391,9 @@ class Client {
     const left = () => Math.max(0, end - io.now());
     let done;
     const w = (this.watch = { done: false, p: new Promise((r) => (done = r)) });
-    w.hit = () => {
+    // `news`: a probe found the jar fresh (tell the others); a message only passes theirs on.
+    w.hit = (news) => {
+      if (news) w.news = true;
       w.done = true;
       done();
     };
@@ -385,16 +405,16 @@ class Client {
     let release = null;
     try {
       release = await io.lock(this.io, false, Math.min(this.io.n[1], left()), w.p);
-      const main = release !== null;
       // The holder is stuck or slow (or there are no Web Locks): those that gave up queue on a second lock.
-      if (!main && !w.done) release = await io.lock(this.io, true, left(), w.p);
-      const d = w.done ? 1 : await this.holding(since, main, end, w);
+      if (release === null && !w.done) release = await io.lock(this.io, true, left(), w.p);
+      const d = w.done ? 1 : await this.holding(since, end, w);
       // From here on this client calls the server itself (or is done): no more probes.
       clearInterval(ticker);
       if (this.watch === w) this.watch = null;
       if (w.done) {
-        // The jar is fresh: say so to every other context, as a refresh of our own would.
-        this.record({ v: 0 });
+        // A probe found the jar fresh: say so to every other context, as a refresh of our own would.
+        // (Never for a message: echoing it would make every tab replay again, with nothing new.)
+        if (w.news) this.record({ v: 0 });
         return { v: 0 };
       }
       if (d === 0) return await this.attempt(end, true);
@@ -407,14 +427,14 @@ class Client {
   }
 
   /** Under the lock: 0 call the server, 1 refreshed elsewhere, 2 expired elsewhere, 4 fail this refresh. */
-  async holding(since, main, end, w) {
+  async holding(since, end, w) {
     let m = this.marker();
     let d = core.t_on_lock(...m, this.io.n[5], since);
     if (d === 3) {
       const before = m[2];
       m = await this.landing(m[1], end, w);
       if (w.done) return 1;
-      d = core.t_after_landing(before, ...m, main, since, this.io.n[0]);
+      d = core.t_after_landing(before, ...m, since, this.io.n[0]);
     }
     return d;
   }

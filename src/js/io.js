@@ -23,7 +23,7 @@ const KINDS = ['sent', 'auth_failure', 'queued', 'refresh_started', 'refresh_end
 const VERDICTS = ['refreshed', 'expired', 'failed'];
 const MESSAGES_OF_TABS = ['refreshed', 'expired', 'login'];
 const OPTIONS = ['refreshUrl', 'refreshMethod', 'refreshHeaders', 'refreshBody', 'authStatuses', 'allowedOrigins',
-  'csrf', 'refreshTimeoutMs', 'classifyRefresh', 'crossTab', 'lockTimeoutMs', 'maxConcurrent', 'confirmDelayMs'];
+  'csrf', 'refreshTimeoutMs', 'classifyRefresh', 'crossTab', 'lockTimeoutMs', 'maxConcurrent', 'confirmDelayMs', 'baseUrl'];
 // Caps, so a huge value fails validation instead of exhausting memory.
 const MAX_LIST = 100;
 const MAX_TEXT = 8192;
@@ -73,10 +73,13 @@ function pageHref() {
   }
 }
 
-/** 32-bit FNV-1a as 8 hex digits: a short, stable name for a refresh URL. */
+/**
+ * 32-bit FNV-1a as 8 hex digits: a short, stable name for a refresh URL. A parsed URL is ASCII, so
+ * its char codes are its UTF-8 bytes (no TextEncoder, which some test environments lack).
+ */
 function fnv(s) {
   let h = 0x811c9dc5;
-  for (const b of new TextEncoder().encode(s)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, '0');
 }
 
@@ -107,7 +110,16 @@ export function make_io(options) {
       return Array.from({ length: n }, (_, i) => v[i]);
     };
 
-    const href = pageHref();
+    // Outside a page (Node, a test runner), `baseUrl` stands in for the page's URL.
+    let href = pageHref();
+    const base = get('baseUrl');
+    if (base !== undefined) {
+      text(base, 'must be a string');
+      const b = originOf(base.trim());
+      if (!b) throw bad('must be an absolute http(s) URL, e.g. http://localhost:8000/');
+      if (href && b !== originOf(href)) throw bad("must be on the page's origin (on a page, relative URLs resolve against the page)");
+      if (!href) href = new URL(base.trim()).href;
+    }
     const page = originOf(href);
     let url = get('refreshUrl');
     if (url === undefined) throw bad('is required');
@@ -117,7 +129,7 @@ export function make_io(options) {
     try {
       abs = href ? new URL(url, href) : new URL(url);
     } catch {
-      throw bad(href ? 'must be a valid URL' : 'must be an absolute URL here (there is no page to resolve it against)');
+      throw bad(href ? 'must be a valid URL' : 'must be an absolute URL here, or set baseUrl (there is no page to resolve it against)');
     }
 
     let method = get('refreshMethod');
@@ -206,6 +218,7 @@ export function make_io(options) {
       id: 0,
       url: abs.href,
       page,
+      base: href,
       origins,
       method,
       headers,
@@ -282,16 +295,24 @@ export function prepare(io, input, init) {
   // A Request (of any realm) as it is; anything else is a URL string, resolved against the page as
   // fetch does (a template literal converts like fetch: a Symbol throws).
   const isRequest = Object.prototype.toString.call(input) === '[object Request]';
-  let req = new Request(isRequest ? input : new URL(`${input}`, pageHref() || undefined), init);
+  let req = new Request(isRequest ? input : new URL(`${input}`, io.base || undefined), init);
   // Read after fetch's own checks, own properties only: booleans are booleans (null: not set).
   const skip = init !== undefined && hasOwn(init, 'skipAuthRefresh') ? init.skipAuthRefresh : undefined;
   if (skip != null && typeof skip !== 'boolean') throw new TypeError('skipAuthRefresh must be true or false');
   const origin = originOf(req.url);
   io.pass = skip === true || !origin || (origin !== io.page && !io.origins.has(origin));
-  io.stream = !io.pass && init !== undefined && hasOwn(init, 'body') && init.body instanceof ReadableStream;
-  if (!io.pass && origin !== io.page && req.credentials === 'same-origin') req = new Request(req, { credentials: 'include' });
+  io.stream = !io.pass && init !== undefined && hasOwn(init, 'body') && typeof ReadableStream === 'function' && init.body instanceof ReadableStream;
+  if (!io.pass && origin !== io.page && req.credentials === 'same-origin') {
+    const first = req;
+    req = new Request(first, { credentials: 'include' });
+    // The new request's signal follows the first one's, which some runtimes (Node) hold only
+    // weakly: keep the first alive as long as the new one, or a later abort could be lost.
+    sources.set(req, first);
+  }
   return req;
 }
+
+const sources = new WeakMap();
 
 /** The route of the request `prepare` just built: 0 handled, 1 untouched, 2 handled but its body is a stream. */
 export function route(io) {
@@ -497,6 +518,7 @@ export function lock(io, fallback, ms, stop) {
     };
     // The lock manager should give up by itself after `ms`; should it not, so do we.
     const timer = setTimeout(() => answer(null), ms + 50);
+    if (timer && timer.unref) timer.unref(); // Node: never keep the process alive
     if (stop) stop.then(() => answer(null));
     try {
       Promise.resolve(

@@ -120,12 +120,12 @@ pub fn s_generation(id: u32) -> f64 {
     with(id, 0, |s| s.generation()) as f64
 }
 
-/// The response to send number `sends`: 0 deliver, 1 replay now, 2 session expired, 5
+/// The response to send number `sends` of a request whose replays started `starts` refreshes: 0 deliver, 1 replay now, 2 session expired, 5
 /// unauthorized, `n << 3 | 3` wait for refresh `n`, `n << 3 | 4` start refresh `n` (then
 /// `s_ended`), wait for it.
 #[wasm_bindgen]
-pub fn s_answered(id: u32, generation: f64, status: u16, handled: bool, sends: u32) -> u32 {
-    match with(id, Answer::Deliver, |s| s.answered(generation as u64, status, handled, sends)) {
+pub fn s_answered(id: u32, generation: f64, status: u16, handled: bool, sends: u32, starts: u32) -> u32 {
+    match with(id, Answer::Deliver, |s| s.answer(generation as u64, status, handled, sends, starts)) {
         Answer::Deliver => 0,
         Answer::Replay => 1,
         Answer::Expired => 2,
@@ -225,7 +225,7 @@ fn lock_code(d: OnLock) -> u32 {
 }
 
 /// After waiting for a landing of the refresh of client `before` (the marker then: `state`, `time`,
-/// `tab`): as `t_on_lock`, or 4 to fail this refresh (its owner may be alive).
+/// `tab`): as `t_on_lock`, or 4 to fail this refresh (it may still rotate).
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn t_after_landing(
@@ -234,13 +234,11 @@ pub fn t_after_landing(
     time: f64,
     tab: u32,
     now: f64,
-    holds_main: bool,
     since: f64,
     timeout_ms: u32,
 ) -> u32 {
     let before = Marker { state: tabs::IN_FLIGHT, time: 0.0, tab: before };
-    tabs::after_landing(before, marker(state, time, tab, now), holds_main, since, now, timeout_ms)
-        .map_or(4, lock_code)
+    tabs::after_landing(before, marker(state, time, tab, now), since, now, timeout_ms).map_or(4, lock_code)
 }
 
 /// When a wait for the landing of a refresh started at `started` ends.

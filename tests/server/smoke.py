@@ -6,8 +6,10 @@ Run against a server started with test endpoints on:
     AUTHFLIGHT_TEST_ENDPOINTS=1 scripts/server.sh start
     tests/server/.venv/bin/python tests/server/smoke.py
 
-It also starts a second, short-lived server of its own (CSRF on, test endpoints off, static files
-mounted) on a free port to check those modes. Last line: "N passed, N failed"; exit 1 on failure.
+It also starts two short-lived servers of its own on free ports to check other modes: CSRF on, test
+endpoints off, static files mounted; and a refresh view that authenticates the access cookie
+(AUTHFLIGHT_REFRESH_AUTHENTICATES) with an access cookie that outlives its JWT
+(AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS). Last line: "N passed, N failed"; exit 1 on failure.
 """
 
 import base64
@@ -313,6 +315,76 @@ def test_fault_hang_and_delay():
     check("reset clears refresh_delay_ms", r.status == 200 and time.monotonic() - t < 0.25, r)
 
 
+def test_reuse_counting():
+    """refresh_reused: a token presented again after an accepted or in-flight presentation, but not
+    a retry of a token whose presentations were all rejected (or cut short by a fault)."""
+    reset()
+    c = Client()
+    c.login()
+    first = c.cookies["refresh"]
+    check("reuse: refresh 200", c.refresh().status == 200)
+    c.refresh(cookies={"refresh": first})
+    c.refresh(cookies={"refresh": first})
+    s = stats()
+    check("reuse: an accepted token presented twice more counts 2", s["refresh_reused"] == 2, s)
+
+    reset()
+    current = c.cookies["refresh"]
+    api.post("/api/test/invalidate-refresh/")
+    r1 = c.refresh(cookies={"refresh": current})
+    r2 = c.refresh(cookies={"refresh": current})
+    s = stats()
+    check("reuse: a rejected token retried is not reuse", r1.status == 401 and r2.status == 401
+          and s["refresh_reused"] == 0 and s["refresh_failed"] == 2, (r1, r2, s))
+
+    reset()
+    c = Client()
+    c.login()
+    fault(kind="hang", count=1, hang_ms=300)
+    r1 = c.refresh()
+    r2 = c.refresh()
+    s = stats()
+    check("reuse: a retry after a hang fault is not reuse", r1.status == 504 and r2.status == 200
+          and s["refresh_reused"] == 0, (r1, r2, s))
+
+    # A hung call never reached the refresh logic: a new call with the same token meanwhile is fine.
+    reset()
+    fault(kind="hang", count=1, hang_ms=20000)
+    token = c.cookies["refresh"]
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("hung", c.refresh(cookies={"refresh": token})))
+    th.start()
+    time.sleep(0.3)
+    r = c.refresh(cookies={"refresh": token})
+    s = stats()
+    check("reuse: a call while a hung call of the same token is pending is not reuse",
+          r.status == 200 and s["refresh_reused"] == 0 and s["refresh_in_flight"] == 1, (r, s))
+    reset()
+    th.join(10)
+    check("reuse: reset releases the hung call", out.get("hung") is not None and out["hung"].status == 504, out)
+
+    # Presented again while the first presentation is still in flight: reuse.
+    reset()
+    c = Client()
+    c.login()
+    fault(refresh_delay_ms=600)
+    token = c.cookies["refresh"]
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("first", c.refresh(cookies={"refresh": token})))
+    th.start()
+    time.sleep(0.2)
+    second = c.refresh(cookies={"refresh": token})
+    th.join(10)
+    s = stats()
+    check("reuse: a token presented while its first presentation is in flight counts 1",
+          s["refresh_reused"] == 1 and out["first"].status == 200, (out, second, s))
+    log = s.get("refresh_log", [])
+    check("stats: refresh_log has each call's start, end, status",
+          len(log) == 2 and all(e["end"] >= e["start"] for e in log)
+          and sorted(e["status"] for e in log) in ([200, 200], [200, 401]), log)
+    reset()
+
+
 def test_invalidate_refresh():
     c = Client()
     c.login()
@@ -557,6 +629,71 @@ def test_other_modes():
               (proc.returncode, out.decode(errors="replace")[-2000:]))
 
 
+def test_refresh_authenticates():
+    """A third server: AUTHFLIGHT_REFRESH_AUTHENTICATES=1, AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS=1."""
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="authflight-smoke-")
+    env = dict(os.environ, AUTHFLIGHT_PORT=str(port), AUTHFLIGHT_TEST_ENDPOINTS="1",
+               AUTHFLIGHT_REFRESH_AUTHENTICATES="1", AUTHFLIGHT_ACCESS_SECONDS="2",
+               AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS="1", AUTHFLIGHT_DB=os.path.join(tmp, "db.sqlite3"))
+    env.pop("AUTHFLIGHT_CSRF", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=HERE, env=env,
+                   check=True)
+    subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=HERE, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=HERE,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        c = Client(port)
+        for _ in range(100):
+            try:
+                if c.get("/api/health/").status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+
+        def st():
+            return c.get("/api/test/stats/", cookies={}).json()
+
+        r = c.login()
+        raw = next(v for v in r.set_cookies() if v.startswith("access="))
+        morsel = SimpleCookie(raw)["access"]
+        check("slack: access cookie Max-Age = token lifetime 2 s + 1 s", morsel["max-age"] == "3", raw)
+        raw = next(v for v in r.set_cookies() if v.startswith("refresh="))
+        check("slack: the refresh cookie keeps dj-rest-auth's Max-Age", "Max-Age=" in raw, raw)
+        r = c.refresh()
+        check("authenticating refresh with a valid access cookie -> 200", r.status == 200, r)
+        raw = next(v for v in r.set_cookies() if v.startswith("access="))
+        check("slack: the refresh's access cookie too", "max-age=3" in raw.lower(), raw)
+        c.post("/api/test/expire-access/", cookies={})
+        r = c.refresh()
+        check("authenticating refresh with a revoked access cookie -> 401 token_not_valid",
+              r.status == 401 and r.json().get("code") == "token_not_valid", r)
+        s = st()
+        check("counted: a call, a failure, refresh_auth_rejected", s["refresh_calls"] == 2
+              and s["refresh_failed"] == 1 and s["refresh_auth_rejected"] == 1, s)
+        r = c.refresh(cookies={"refresh": c.cookies["refresh"]})
+        check("the same refresh token without the access cookie -> 200, not reuse",
+              r.status == 200 and st()["refresh_reused"] == 0, (r, st()))
+        exp = jwt_claims(c.cookies["access"])["exp"]
+        time.sleep(max(0, exp - time.time()) + 0.1)
+        r = c.refresh()
+        check("authenticating refresh with an expired access cookie -> 401", r.status == 401
+              and r.json().get("code") == "token_not_valid", r)
+        r = c.get("/api/me/")
+        check("the API answers that cookie 401 as well", r.status == 401, r)
+        s = st()
+        check("refresh_auth_rejected = 2, reused 0", s["refresh_auth_rejected"] == 2
+              and s["refresh_reused"] == 0, s)
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
 def main():
     try:
         api.get("/api/test/stats/")
@@ -567,9 +704,10 @@ def main():
         return 1
     for fn in (test_health_and_reset, test_login_cookies, test_expire_access_and_refresh,
                test_expire_same_second, test_refresh_reuse_blacklisted, test_fault_500,
-               test_fault_drop, test_fault_hang_and_delay, test_invalidate_refresh, test_logout,
+               test_fault_drop, test_fault_hang_and_delay, test_reuse_counting,
+               test_invalidate_refresh, test_logout,
                test_echo, test_items_concurrent, test_cors, test_keepalive_latency,
-               test_concurrent_ping, test_other_modes):
+               test_concurrent_ping, test_other_modes, test_refresh_authenticates):
         section(fn)
     reset()
     print(f"{passed} passed, {failed} failed")

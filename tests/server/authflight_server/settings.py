@@ -28,6 +28,12 @@ def env_int(name, default):
 PORT = env_int("AUTHFLIGHT_PORT", 8765)
 AUTHFLIGHT_TEST_ENDPOINTS = env_flag("AUTHFLIGHT_TEST_ENDPOINTS")
 AUTHFLIGHT_CSRF = env_flag("AUTHFLIGHT_CSRF")
+# A server variant whose refresh view runs the access-cookie authentication first (views.py).
+AUTHFLIGHT_REFRESH_AUTHENTICATES = env_flag("AUTHFLIGHT_REFRESH_AUTHENTICATES")
+# The access cookie lives this many seconds longer than its token (views.py); 0 = dj-rest-auth's own.
+AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS = env_int("AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS", 0)
+if AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS < 0:
+    raise ValueError("AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS must be 0 or more")
 
 SECRET_KEY = os.environ.get(
     "AUTHFLIGHT_SECRET_KEY", "authflight-test-server-key-not-secret-0123456789abcdef"

@@ -13,6 +13,7 @@ COUNTERS = (
     "refresh_succeeded",
     "refresh_failed",
     "refresh_reused",
+    "refresh_auth_rejected",
     "items_created",
     "protected_ok",
     "protected_401",
@@ -26,7 +27,14 @@ _refresh_in_flight = 0
 _refresh_in_flight_max = 0
 _faults = deque()  # of (kind, hang_ms)
 _refresh_delay_ms = 0
-_presented = set()  # sha256 of refresh tokens already presented to the real refresh logic
+# sha256 of each refresh token presented to the real refresh logic -> its presentations, each a
+# one-item list holding "pending", "ok" (accepted: rotated, whether or not the answer arrived) or
+# "rejected". reset() replaces the dict, so a presentation that ends after a reset updates a list
+# nobody reads any more.
+_presented = {}
+# The last REFRESH_LOG_MAX refresh calls: {start, end (epoch ms), status, fault}, oldest first.
+REFRESH_LOG_MAX = 100
+_refresh_log = deque(maxlen=REFRESH_LOG_MAX)
 _items = []
 _next_item_id = 1
 _hang_release = threading.Event()
@@ -49,18 +57,20 @@ def stats():
         out["refresh_in_flight_max"] = _refresh_in_flight_max
         out["faults_pending"] = [k for k, _ in _faults]
         out["refresh_delay_ms"] = _refresh_delay_ms
+        out["refresh_log"] = [dict(c) for c in _refresh_log]
         return out
 
 
 def reset():
-    global _refresh_in_flight_max, _refresh_delay_ms, _next_item_id, _hang_release
+    global _refresh_in_flight_max, _refresh_delay_ms, _next_item_id, _hang_release, _presented
     with _lock:
         for key in _counters:
             _counters[key] = 0
         _refresh_in_flight_max = _refresh_in_flight
         _faults.clear()
+        _refresh_log.clear()
         _refresh_delay_ms = 0
-        _presented.clear()
+        _presented = {}
         _items.clear()
         _next_item_id = 1
         # Release refreshes currently held by a "hang" fault.
@@ -82,34 +92,64 @@ def set_refresh_delay(ms):
 
 
 def begin_refresh():
-    """Count a refresh call; return (fault kind or None, hang_ms, delay_ms, hang_release_event)."""
+    """Count a refresh call; return its entry in the refresh log (for take_fault / end_refresh)."""
     global _refresh_in_flight, _refresh_in_flight_max
     with _lock:
         _counters["refresh_calls"] += 1
         _refresh_in_flight += 1
         _refresh_in_flight_max = max(_refresh_in_flight_max, _refresh_in_flight)
+        call = {"start": _ms(), "end": None, "status": None, "fault": None}
+        _refresh_log.append(call)
+        return call
+
+
+def take_fault(call):
+    """The next queued fault for this call: (kind or None, hang_ms, delay_ms, hang_release_event)."""
+    with _lock:
         kind, hang_ms = _faults.popleft() if _faults else (None, 0)
+        call["fault"] = kind
         return kind, hang_ms, _refresh_delay_ms, _hang_release
 
 
-def end_refresh(succeeded):
+def end_refresh(call, succeeded, status):
     global _refresh_in_flight
     with _lock:
         _refresh_in_flight -= 1
         _counters["refresh_succeeded" if succeeded else "refresh_failed"] += 1
+        call["end"] = _ms()
+        call["status"] = status
+
+
+def _ms():
+    return round(time.time() * 1000, 1)
 
 
 def note_presented(raw_token):
-    """Remember a refresh token that reached the real refresh logic; count it if seen before."""
+    """Record a refresh token that reached the real refresh logic; count it as reused if an
+    earlier presentation of it was accepted or is still in flight.
+
+    A token whose earlier presentations were all rejected is not reuse: a rejected refresh rotated
+    nothing, so retrying it is safe (a client that confirms a rejection does exactly that).
+    Returns the presentation's handle for end_presentation(), or None without a token.
+    """
     if not raw_token:
-        return False
+        return None
     digest = hashlib.sha256(raw_token.encode("utf-8", "surrogatepass")).hexdigest()
+    presentation = ["pending"]
     with _lock:
-        if digest in _presented:
+        earlier = _presented.setdefault(digest, [])
+        if any(p[0] != "rejected" for p in earlier):
             _counters["refresh_reused"] += 1
-            return True
-        _presented.add(digest)
-        return False
+        earlier.append(presentation)
+    return presentation
+
+
+def end_presentation(presentation, accepted):
+    """The refresh logic answered `presentation` (from note_presented): accepted (rotated) or not."""
+    if presentation is None:
+        return
+    with _lock:
+        presentation[0] = "ok" if accepted else "rejected"
 
 
 # ---------------------------------------------------------------- items

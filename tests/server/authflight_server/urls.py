@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.urls import path, re_path
-from dj_rest_auth.views import LoginView, LogoutView
+from dj_rest_auth.views import LogoutView
 
 from . import static, views
 
@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/csrf/", views.csrf),
     # No authentication on login/logout: otherwise dj-rest-auth answers 401 to a browser that still
     # holds an expired access cookie, so a user whose session expired could not log in again.
-    path("api/auth/login/", LoginView.as_view(authentication_classes=[])),
+    path("api/auth/login/", views.LoginView.as_view(authentication_classes=[])),
     path("api/auth/logout/", LogoutView.as_view(authentication_classes=[])),
     path("api/auth/token/refresh/", views.RefreshView.as_view()),
     path("api/me/", views.MeView.as_view()),

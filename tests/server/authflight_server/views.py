@@ -3,18 +3,23 @@
 import base64
 import time
 
+from django.conf import settings
 from django.http import JsonResponse
+from django.utils.http import http_date
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from dj_rest_auth.app_settings import api_settings as rest_auth_settings
 from dj_rest_auth.jwt_auth import get_refresh_view
+from dj_rest_auth.views import LoginView as _StockLoginView
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated, ParseError
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import state
+from .auth import AuthflightJWTCookieAuthentication
 from .tokens import StampedCookieTokenRefreshSerializer
 
 # Set in request.META (= the WSGI environ) to make the server close the TCP connection without
@@ -141,6 +146,34 @@ class ItemsView(ProtectedView):
         return Response(state.add_item(name), status=status.HTTP_201_CREATED)
 
 
+def apply_access_cookie_slack(response):
+    """AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS=N: the access cookie lives N s longer than the token.
+
+    dj-rest-auth sets the access cookie (set_jwt_access_cookie) to expire one token lifetime after
+    it is set, while Simple JWT truncates the token's `exp` to the second; so even stock, a browser
+    sends an expired access token for up to 1 s after `exp`. With N, the cookie's Max-Age (and
+    Expires) are the token lifetime + N seconds: it is sent from N to N + 1 s after `exp`.
+    """
+    slack = settings.AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS
+    morsel = response.cookies.get(rest_auth_settings.JWT_AUTH_COOKIE)
+    if not slack or morsel is None or not morsel.value:  # no cookie set, or a deletion
+        return response
+    from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+    max_age = int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + slack
+    morsel["max-age"] = max_age
+    morsel["expires"] = http_date(time.time() + max_age)
+    return response
+
+
+class LoginView(_StockLoginView):
+    """dj-rest-auth's LoginView; only the access cookie's lifetime may differ (see above)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return apply_access_cookie_slack(response)
+
+
 _CookieRefreshView = get_refresh_view()
 
 
@@ -149,13 +182,44 @@ class RefreshView(_CookieRefreshView):
 
     Counts calls and outcomes, detects a refresh token presented twice, and applies faults
     injected through /api/test/fault/. Without faults it behaves exactly like the stock view.
+
+    AUTHFLIGHT_REFRESH_AUTHENTICATES=1 gives it the access-cookie authentication the API views
+    have (dj-rest-auth's JWTCookieAuthentication, with the expire-access cut-off of auth.py), the
+    mistake of many custom cookie views: a refresh that carries an expired, revoked or invalid
+    access cookie is then answered 401 before the refresh token is even read (counted as a call,
+    a failure and in `refresh_auth_rejected`). A refresh without an access cookie goes through.
     """
 
     serializer_class = StampedCookieTokenRefreshSerializer
+    authentication_classes = (
+        [AuthflightJWTCookieAuthentication] if settings.AUTHFLIGHT_REFRESH_AUTHENTICATES else []
+    )
+
+    def initial(self, request, *args, **kwargs):
+        if request.method != "POST":  # e.g. a GET answered 405: not a refresh call
+            return super().initial(request, *args, **kwargs)
+        # Counted before DRF authenticates, so a call the authentication rejects is counted too.
+        request.authflight_call = state.begin_refresh()
+        request.authflight_refresh = True
+        request.authflight_presentation = None
+        try:
+            super().initial(request, *args, **kwargs)
+        except Exception as exc:
+            if isinstance(exc, (AuthenticationFailed, NotAuthenticated)):
+                state.bump("refresh_auth_rejected")
+            elif not isinstance(exc, APIException):  # not turned into a response: count it here
+                self._abandon(request)
+            raise
+
+    def _abandon(self, request):
+        request.authflight_refresh = False
+        # It may have rotated before it failed: never treat it as a rejection.
+        state.end_presentation(request.authflight_presentation, True)
+        state.end_refresh(request.authflight_call, False, 500)
 
     def post(self, request, *args, **kwargs):
-        kind, hang_ms, delay_ms, hang_release = state.begin_refresh()
-        request.authflight_refresh = True
+        # Faults apply to calls that got past the authentication (if any).
+        kind, hang_ms, delay_ms, hang_release = state.take_fault(request.authflight_call)
         if delay_ms and kind in ("500", "drop"):
             time.sleep(delay_ms / 1000)  # a slow server that then fails
         if kind == "500":
@@ -175,15 +239,14 @@ class RefreshView(_CookieRefreshView):
         raw = request.data.get("refresh") if hasattr(request.data, "get") else None
         if not raw:
             raw = request.COOKIES.get("refresh")
-        state.note_presented(raw)
+        request.authflight_presentation = state.note_presented(raw)
         if delay_ms:
             time.sleep(delay_ms / 1000)
         try:
             response = super().post(request, *args, **kwargs)
         except Exception as exc:
             if not isinstance(exc, APIException):  # not turned into a response: count it here
-                request.authflight_refresh = False
-                state.end_refresh(False)
+                self._abandon(request)
             raise
         if kind == "drop_after_rotate":
             request.META[DROP_CONNECTION_KEY] = True  # rotated and blacklisted, answer lost
@@ -191,10 +254,15 @@ class RefreshView(_CookieRefreshView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        apply_access_cookie_slack(response)
         if getattr(request, "authflight_refresh", False):
             request.authflight_refresh = False
+            # Accepted = rotated, whether or not the answer reaches the client (drop_after_rotate).
+            state.end_presentation(request.authflight_presentation, response.status_code == 200)
             delivered = not request.META.get(DROP_CONNECTION_KEY)
-            state.end_refresh(delivered and response.status_code == 200)
+            state.end_refresh(
+                request.authflight_call, delivered and response.status_code == 200, response.status_code
+            )
         return response
 
 

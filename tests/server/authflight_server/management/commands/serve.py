@@ -38,6 +38,8 @@ class Command(BaseCommand):
             f"csrf={'on' if settings.AUTHFLIGHT_CSRF else 'off'} "
             f"access={int(settings.SIMPLE_JWT['ACCESS_TOKEN_LIFETIME'].total_seconds())}s "
             f"refresh={int(settings.SIMPLE_JWT['REFRESH_TOKEN_LIFETIME'].total_seconds())}s "
+            f"access_cookie_slack={settings.AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS}s "
+            f"refresh_authenticates={'on' if settings.AUTHFLIGHT_REFRESH_AUTHENTICATES else 'off'} "
             f"db={settings.DATABASES['default']['NAME']}"
         )
         sys.stdout.flush()
