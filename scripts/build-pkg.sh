@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the release npm package into pkg/ (what users install), then checks its shipped size
-# against the budget (scripts/size.sh fails over AUTHFLIGHT_SIZE_BUDGET bytes, default 12000).
+# against the budget (scripts/size.sh fails over AUTHFLIGHT_SIZE_BUDGET bytes, default 13000).
 #
 #   scripts/build-pkg.sh              (or: make pkg)   after scripts/setup.sh
 #   AUTHFLIGHT_NIGHTLY=0 scripts/build-pkg.sh          stable Rust without the nightly-only flags (to compare)
+#   AUTHFLIGHT_PKG_OUT=/tmp/p/pkg scripts/build-pkg.sh another output directory (builds side by side)
+#
+# Also packs the tarball a registry install would fetch: target/authflight.tgz (or <out>.tgz).
 #
 # pkg/: authflight.js + authflight.d.ts (the hand-written entry, copied from src/js/), core.js +
 # core.d.ts + core_bg.wasm (wasm-bindgen's output), snippets/ (the JS snippet modules core.js
@@ -71,8 +74,11 @@ else
   cargo_args+=("${NIGHTLY_CARGO_ARGS[@]}")
 fi
 
+OUT="${AUTHFLIGHT_PKG_OUT:-$ROOT/pkg}"
+OUT="$(mkdir -p "$(dirname "$OUT")" && cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
+
 # --- 1. cargo + wasm-bindgen, through wasm-pack ---------------------------------------------------
-STAGE="$ROOT/target/pkg-stage"
+STAGE="$OUT.stage"
 rm -rf "$STAGE"
 say "cargo build (Rust $toolchain) and wasm-bindgen"
 # RUSTFLAGS reach only the wasm32 artifacts (wasm-pack passes --target), not build scripts or proc macros.
@@ -94,7 +100,36 @@ WASM_OPT="$WASM_OPT" node scripts/minify-names.mjs "$STAGE" --out-name core
 
 # --- 5. entry, types, licenses, package.json ------------------------------------------------------
 rm -f "$STAGE/core_bg.wasm.d.ts" "$STAGE/package.json" "$STAGE/.gitignore" # the wasm's raw exports: not an API
-cp src/js/authflight.js src/js/authflight.d.ts src/js/io.js README.md LICENSE-MIT LICENSE-APACHE "$STAGE/"
+# The glue decodes wasm strings with a TextDecoder made when the module loads; nothing calls it any
+# more (no string crosses the boundary), and where TextDecoder is missing (Jest's jsdom) the import
+# would throw, so the dead decoder goes.
+node -e '
+  const fs = require("fs");
+  const f = process.argv[1];
+  let src = fs.readFileSync(f, "utf8");
+  const calls = (src.match(/getStringFromWasm0\(/g) || []).length;
+  if (calls === 1) {
+    src = src.replace(/function getStringFromWasm0\([\s\S]*?\n}\n/, "");
+    src = src.replace(/let cachedTextDecoder = [\s\S]*?\nfunction decodeText\([\s\S]*?\n}\n/, "");
+  }
+  if (/TextDecoder|decodeText\(|getStringFromWasm0/.test(src)) throw new Error("core.js still decodes strings: check the glue");
+  fs.writeFileSync(f, src);
+' "$STAGE/core.js"
+cp src/js/authflight.js src/js/authflight.d.ts src/js/io.js LICENSE-MIT LICENSE-APACHE "$STAGE/"
+# The package's README is the repository's, for users: everything before "## Run it" (building and
+# testing this repository is not for npm users), without the demo's screenshot (a repository file).
+node -e '
+  const fs = require("fs");
+  const [src, out] = process.argv.slice(1);
+  const text = fs.readFileSync(src, "utf8");
+  const cut = text.indexOf("\n## Run it\n");
+  if (cut < 0) throw new Error("README.md has no \"## Run it\" section to end the package README at");
+  fs.writeFileSync(out, text.slice(0, cut).replace(/^!\[[^\]]*\]\(docs\/[^)]*\)\n\n?/m, "").trimEnd() + "\n");
+' README.md "$STAGE/README.md"
+# The subpath modules (`authflight/react`, `authflight/axios`), with their types.
+for m in react axios; do
+  if [[ -f "src/js/$m.js" ]]; then cp "src/js/$m.js" "src/js/$m.d.ts" "$STAGE/"; fi
+done
 # wasm-bindgen copies the Rust API's snippet (src/js/io.js) even when the npm exports never import it;
 # the entry imports its own copy (./io.js), so an unused snippets/ directory is dropped.
 if [[ -d "$STAGE/snippets" ]] && ! grep -q "snippets/" "$STAGE/core.js"; then rm -rf "$STAGE/snippets"; fi
@@ -106,6 +141,15 @@ cargo metadata --no-deps --format-version 1 --manifest-path Cargo.toml | node -e
   const files = ["authflight.js", "authflight.d.ts", "io.js", "core.js", "core.d.ts", "core_bg.wasm", "LICENSE-MIT", "LICENSE-APACHE"];
   for (const f of files) if (!fs.existsSync(`${dir}/${f}`)) throw new Error(`package file ${f} is missing`);
   if (fs.existsSync(`${dir}/snippets`)) files.push("snippets/");
+  // One entry everywhere: under Node (and test runners) its init() reads the wasm from disk itself.
+  const exports = { ".": { types: "./authflight.d.ts", default: "./authflight.js" } };
+  for (const m of ["react", "axios"]) {
+    if (!fs.existsSync(`${dir}/${m}.js`)) continue;
+    files.push(`${m}.js`, `${m}.d.ts`);
+    exports[`./${m}`] = { types: `./${m}.d.ts`, default: `./${m}.js` };
+  }
+  exports["./core_bg.wasm"] = "./core_bg.wasm";
+  exports["./package.json"] = "./package.json";
   const pkg = {
     name: meta.name,
     version: meta.version,
@@ -119,11 +163,10 @@ cargo metadata --no-deps --format-version 1 --manifest-path Cargo.toml | node -e
     main: "authflight.js",
     module: "authflight.js",
     types: "authflight.d.ts",
-    exports: {
-      ".": { types: "./authflight.d.ts", default: "./authflight.js" },
-      "./core_bg.wasm": "./core_bg.wasm",
-      "./package.json": "./package.json",
-    },
+    exports,
+    // Only for the subpath modules that use them (authflight/react, the types of authflight/axios).
+    peerDependencies: { react: ">=18", axios: ">=1" },
+    peerDependenciesMeta: { react: { optional: true }, axios: { optional: true } },
     // Importing a module of the package only declares things.
     sideEffects: false,
     files,
@@ -131,11 +174,18 @@ cargo metadata --no-deps --format-version 1 --manifest-path Cargo.toml | node -e
   fs.writeFileSync(`${dir}/package.json`, JSON.stringify(pkg, null, 2) + "\n");
 ' "$STAGE"
 
-rm -rf "$ROOT/target/pkg-old"
-[[ -e pkg ]] && mv pkg "$ROOT/target/pkg-old"
-mv "$STAGE" pkg
-rm -rf "$ROOT/target/pkg-old"
-say "pkg/ is ready"
+rm -rf "$OUT.old"
+[[ -e "$OUT" ]] && mv "$OUT" "$OUT.old"
+mv "$STAGE" "$OUT"
+rm -rf "$OUT.old"
+say "$OUT is ready"
+
+# --- 5b. the tarball a registry install would fetch (`npm install <it>` in an app) ----------------
+if [[ "$OUT" == "$ROOT/pkg" ]]; then TARBALL="$ROOT/target/authflight.tgz"; else TARBALL="$OUT.tgz"; fi
+packed="$(cd "$OUT" && npm pack --silent --pack-destination "$(dirname "$TARBALL")" 2>/dev/null | tail -1)"
+[[ -n "$packed" && -f "$(dirname "$TARBALL")/$packed" ]] || die "npm pack failed"
+mv -f "$(dirname "$TARBALL")/$packed" "$TARBALL"
+say "tarball: $TARBALL (npm install $TARBALL)"
 
 # --- 6. size and budget ---------------------------------------------------------------------------
-scripts/size.sh || die "pkg/ was built, but is over the size budget (above)"
+AUTHFLIGHT_PKG_OUT="$OUT" scripts/size.sh || die "$OUT was built, but is over the size budget (above)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The authflight demo in one command: builds the package and the React app in www/, then serves
-# both from the Django test backend on http://127.0.0.1:${AUTHFLIGHT_PORT:-8000}/ until Ctrl-C.
+# both from the Django test backend on http://127.0.0.1:${AUTHFLIGHT_PORT:-8000}/ until Ctrl-C (when
+# 8000 is taken and AUTHFLIGHT_PORT is not set, the next free port; the URL is printed).
 #
 #   scripts/demo.sh            (or: make demo)      from any directory
 #
@@ -18,7 +19,26 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 say() { echo "demo: $*" >&2; }
 
+# Whether nothing listens on 127.0.0.1:$1 (binding it is the one reliable test).
+free() {
+  python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
 PORT="${AUTHFLIGHT_PORT:-8000}"
+if ! free "$PORT"; then
+  if [[ -n "${AUTHFLIGHT_PORT:-}" ]]; then
+    say "port $PORT is taken; pick another: AUTHFLIGHT_PORT=$((PORT + 1)) $0"
+    exit 1
+  fi
+  # 8000 is every Django developer's own dev server: take the next free port instead.
+  for p in $(seq 8001 8099); do
+    if free "$p"; then
+      say "port 8000 is taken (your own dev server?); using $p"
+      PORT=$p
+      break
+    fi
+  done
+  free "$PORT" || { say "ports 8000-8099 are all taken; set AUTHFLIGHT_PORT"; exit 1; }
+fi
 URL="http://127.0.0.1:$PORT"
 healthy() {
   python3 - "$URL/api/health/" <<'EOF' >/dev/null 2>&1
@@ -27,10 +47,6 @@ with urllib.request.urlopen(sys.argv[1], timeout=1) as r:
     sys.exit(0 if r.status == 200 else 1)
 EOF
 }
-if healthy; then
-  say "something already answers on $URL; stop it or pick another port: AUTHFLIGHT_PORT=8001 $0"
-  exit 1
-fi
 
 # Is $1 missing or older than any of the other paths (files, or files under directories)?
 stale() {

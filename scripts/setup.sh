@@ -52,3 +52,14 @@ if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
 fi
 
 scripts/server.sh install
+
+# --- fixture apps (tests/fixtures: Vite, Next.js, Vitest, Jest, publint, attw) ----------------------
+# One install shared by every fixture app, skipped while node_modules/.lock-stamp equals the lockfile
+# (tests/e2e/fixtures.test.mjs checks the same stamp). authflight itself is not in that lockfile: the
+# test extracts the packed tarball into node_modules/authflight before each run.
+fixtures=tests/fixtures
+if [[ -f "$fixtures/package-lock.json" ]] && ! cmp -s "$fixtures/package-lock.json" "$fixtures/node_modules/.lock-stamp"; then
+  say "installing the fixture apps' dependencies into $fixtures/node_modules (about 2 minutes, once)"
+  (cd "$fixtures" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$fixtures/package-lock.json" "$fixtures/node_modules/.lock-stamp"
+fi

@@ -35,6 +35,7 @@ step "lint: rustfmt, clippy (native and wasm32)"
 cargo fmt --check
 cargo clippy -q --all-targets -- -D warnings
 cargo clippy -q --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy -q --target wasm32-unknown-unknown --all-targets --features gloo -- -D warnings
 
 step "core: native cargo test"
 cargo test 2>&1 | tee "$LOGS/core.log"
@@ -48,7 +49,7 @@ trap 'scripts/server.sh stop' EXIT
 step "Rust API in the browser: wasm-pack test --headless --chrome"
 expected=$(grep -c '^#\[wasm_bindgen_test\]' tests/browser.rs)
 AUTHFLIGHT_SERVER="http://127.0.0.1:$AUTHFLIGHT_PORT" wasm-pack test --headless --chrome \
-  --chromedriver /usr/bin/chromedriver --mode no-install -- --test browser 2>&1 |
+  --chromedriver /usr/bin/chromedriver --mode no-install -- --test browser --features gloo 2>&1 |
   grep -v 'failed to get wasm-pack version' | tee "$LOGS/browser.log" || true
 count "$LOGS/browser.log"
 ran=$last

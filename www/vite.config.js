@@ -9,6 +9,10 @@ const api = `http://127.0.0.1:${process.env.AUTHFLIGHT_PORT || 8000}`;
 
 export default defineConfig({
   plugins: [react()],
+  // The link's target (pkg/) has no node_modules: authflight/react's `import 'react'` must resolve
+  // to www's React (one copy of React on the page). An install from the registry or a tarball
+  // needs none of this.
+  resolve: { dedupe: ['react', 'react-dom'] },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
   // Only for `npm run dev`: the Vite dev server answers files outside www/ with 403 unless allowed,
   // and proxies the API so the page and the cookies stay on one origin (use http://127.0.0.1:5173).

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { isAuthError } from 'authflight';
-import { useAuthClient, useAuthEvent, useSessionExpired } from './authflight-react.jsx';
+import { useAuthClient, useAuthEvent, useSessionExpired } from 'authflight/react';
 import { createTimeline } from './timeline.js';
 import { COLORS, Timeline } from './Timeline.jsx';
 

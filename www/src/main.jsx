@@ -1,6 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { AuthProvider } from './authflight-react.jsx';
+import { AuthProvider } from 'authflight/react';
 import { App } from './App.jsx';
 import './styles.css';
 
