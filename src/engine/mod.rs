@@ -233,14 +233,14 @@ impl<T: Transport> Engine<T> {
         }
     }
 
-    /// Sends a copy of `spare` while its refresh waits on another tab. If it is accepted (handled,
-    /// not an auth status), the cookie jar is fresh already: it counts as the request's replay, is
+    /// Sends a copy of `spare` while its refresh waits on another tab. If it is accepted (see
+    /// [`Session::probe_accepted`]), the cookie jar is fresh already: it counts as the request's replay, is
     /// returned for delivery, and the transport ends the refresh as refreshed. A network error, an
     /// abort or any other answer is no news (`None`).
     async fn probe(&self, id: u32, spare: &T::Request) -> Option<T::Response> {
         let transport = &self.inner.transport;
         let res = transport.send(transport.duplicate(spare).ok()?).await.ok()?;
-        if !transport.is_handled(&res) || self.inner.session.borrow().is_auth_status(transport.status(&res)) {
+        if !self.inner.session.borrow().probe_accepted(transport.status(&res), transport.is_handled(&res)) {
             transport.discard(res);
             return None;
         }

@@ -156,7 +156,13 @@ impl Session {
         self.flight.generation()
     }
 
-    /// Whether `status` means "access token not accepted" (after a replay: `unauthorized`).
+    /// Whether a probe's answer (`status`; `handled`: not redirected elsewhere) shows the cookie jar
+    /// fresh: accepted, neither an auth status nor a 5xx (a proxy's error says nothing about it).
+    pub fn probe_accepted(&self, status: u16, handled: bool) -> bool {
+        handled && status < 500 && !self.is_auth_status(status)
+    }
+
+    /// Whether `status` means "access token not accepted".
     pub fn is_auth_status(&self, status: u16) -> bool {
         self.auth_statuses.contains(&status)
     }
@@ -302,6 +308,15 @@ mod tests {
         s.logged_in();
         assert!(!s.is_expired());
         assert_eq!(s.stats().sessions_expired, 1);
+    }
+
+    #[test]
+    fn only_a_probe_the_server_accepted_shows_the_jar_fresh() {
+        let s = Session::new(alloc::vec![401], 0);
+        assert!(s.probe_accepted(200, true) && s.probe_accepted(404, true));
+        assert!(!s.probe_accepted(401, true), "still the old cookie");
+        assert!(!s.probe_accepted(503, true), "a proxy's error says nothing");
+        assert!(!s.probe_accepted(200, false), "redirected elsewhere");
     }
 
     #[test]

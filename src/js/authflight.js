@@ -220,7 +220,7 @@ class Client {
       } catch {
         continue; // no answer, no news: wait on
       }
-      if (core.s_unauthorized(this.s, res.status) || !io.handled(this.io, res)) {
+      if (!core.s_probe_ok(this.s, res.status, io.handled(this.io, res))) {
         io.discard(res);
         continue;
       }

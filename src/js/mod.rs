@@ -141,10 +141,10 @@ pub fn s_replayed(id: u32) {
     with(id, (), Session::replayed);
 }
 
-/// Whether `status` means "not accepted" (a probe's answer: the cookies are not fresh yet).
+/// Whether a probe's answer shows the cookie jar fresh (see `Session::probe_accepted`).
 #[wasm_bindgen]
-pub fn s_unauthorized(id: u32, status: u16) -> bool {
-    with(id, false, |s| s.is_auth_status(status))
+pub fn s_probe_ok(id: u32, status: u16, handled: bool) -> bool {
+    with(id, false, |s| s.probe_accepted(status, handled))
 }
 
 /// The refresh in flight ended with verdict `v`: the verdict its waiters act on, plus 4 if the
