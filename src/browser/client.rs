@@ -85,7 +85,7 @@ impl Client {
     }
 }
 
-/// A `fetch` that survives concurrent 401s: one refresh per expiry, then each waiting request replayed once.
+/// A `fetch` that survives concurrent 401s: one refresh per expiry, then each waiting request replayed.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), authflight::AuthError> {
