@@ -27,6 +27,13 @@ fi
 apt_need=()
 [[ -x /usr/bin/chromium ]] || apt_need+=(chromium)
 [[ -x /usr/bin/chromedriver ]] || apt_need+=(chromium-driver)
+# The production stack (scripts/prod-stack.sh): nginx terminates TLS and speaks HTTP/2.
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_need+=(nginx)
+command -v openssl >/dev/null || apt_need+=(openssl)
+# The other engines: Firefox ESR (geckodriver below) and WebKitGTK's WebDriver + MiniBrowser under Xvfb.
+[[ -x /usr/bin/firefox-esr ]] || apt_need+=(firefox-esr)
+[[ -x /usr/bin/WebKitWebDriver ]] || apt_need+=(webkit2gtk-driver)
+command -v Xvfb >/dev/null || apt_need+=(xvfb)
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_need+=(python3-venv)
 if ((${#apt_need[@]})); then
   say "installing Debian packages: ${apt_need[*]}"
@@ -42,6 +49,11 @@ fi
 if ! command -v wasm-pack >/dev/null; then
   say "building wasm-pack 0.15.1 (about 5 minutes, once)"
   cargo install -q wasm-pack --version 0.15.1
+fi
+
+if ! command -v geckodriver >/dev/null; then
+  say "building geckodriver 0.37 (about 2 minutes, once)"
+  cargo install -q geckodriver --version 0.37.0
 fi
 
 stamp=node_modules/.authflight-lock

@@ -3,9 +3,10 @@
 #   wasm: gzip -9 of pkg/core_bg.wasm
 #   JS:   gzip -9 of `esbuild --bundle --minify --format=esm pkg/authflight.js`, so the entry, the
 #         wasm-bindgen glue (core.js) and every snippet it imports are counted
-# Exits 1 when wasm + JS exceed AUTHFLIGHT_SIZE_BUDGET bytes (default 13000: the size issue's 15 KB
+# Exits 1 when wasm + JS exceed AUTHFLIGHT_SIZE_BUDGET bytes (default 13500: the size issue's 15 KB
 # budget with room to spare; bounding every wait (confirmation, probes, the deadlines) took the
-# package from 11.7 to 12.8 KB, and the gate catches any growth past 13 KB); scripts/build-pkg.sh
+# package from 11.7 to 12.8 KB, pacing bursts and cutting off doomed GETs to 13.4 KB, and the gate
+# catches any growth past 13.5 KB); scripts/build-pkg.sh
 # runs it, so `make pkg` and `make test` fail when the package grows past the budget.
 #
 #   scripts/size.sh                          measure pkg/ and enforce the budget
@@ -16,7 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 say() { echo "size: $*" >&2; }
 
-budget="${AUTHFLIGHT_SIZE_BUDGET:-13000}"
+budget="${AUTHFLIGHT_SIZE_BUDGET:-13500}"
 if [[ ! "$budget" =~ ^[0-9]+$ ]]; then
   say "AUTHFLIGHT_SIZE_BUDGET must be a whole number of bytes, not '$budget'"
   exit 2

@@ -9,6 +9,16 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = path.resolve(HERE, '..');
 export const DIST = path.join(HERE, 'dist');
+/** The package benchmarked: pkg/ as `make pkg` builds it, or BENCH_PKG (e.g. a build made elsewhere). */
+export const PKG = path.resolve(process.env.BENCH_PKG || path.join(ROOT, 'pkg'));
+
+/** Points the clients' `../../pkg/…` imports at PKG. */
+const pkgPlugin = {
+  name: 'bench-pkg',
+  setup(b) {
+    b.onResolve({ filter: /\/pkg\/[^/]+$/ }, (a) => ({ path: path.join(PKG, path.basename(a.path)) }));
+  },
+};
 
 export const CLIENTS = [
   { id: 'authflight', label: 'authflight' },
@@ -27,17 +37,17 @@ const gzipSize = (file) => execFileSync('gzip', ['-9c', file], { maxBuffer: 64 <
 export async function build({ outDir = DIST, minify = true } = {}) {
   fs.mkdirSync(outDir, { recursive: true });
   for (const f of ['core_bg.wasm', 'authflight.js']) {
-    if (!fs.existsSync(path.join(ROOT, 'pkg', f))) throw new Error(`pkg/${f} missing: run scripts/build-pkg.sh`);
+    if (!fs.existsSync(path.join(PKG, f))) throw new Error(`${PKG}/${f} missing: run scripts/build-pkg.sh`);
   }
   // The glue loads new URL('core_bg.wasm', import.meta.url): the .wasm goes next to the bundle.
   // Bundling + copying snapshots pkg/, so a rebuild of pkg/ during the run cannot mix versions.
-  fs.copyFileSync(path.join(ROOT, 'pkg', 'core_bg.wasm'), path.join(outDir, 'core_bg.wasm'));
+  fs.copyFileSync(path.join(PKG, 'core_bg.wasm'), path.join(outDir, 'core_bg.wasm'));
   const sizes = {};
   for (const c of CLIENTS) {
     const outfile = path.join(outDir, `${c.id}.js`);
     const r = await esbuild.build({
       entryPoints: [path.join(HERE, 'clients', `${c.id}.js`)], bundle: true, minify, format: 'esm',
-      platform: 'browser', target: 'es2020', outfile, metafile: true, logLevel: 'warning',
+      platform: 'browser', target: 'es2020', outfile, metafile: true, logLevel: 'warning', plugins: [pkgPlugin],
     });
     const inputs = Object.keys(Object.values(r.metafile.outputs)[0].inputs);
     const js = { raw: fs.statSync(outfile).size, gz: gzipSize(outfile) };

@@ -61,6 +61,9 @@ pub struct Session {
     woken: VecDeque<u32>,
     last_ticket: u32,
     last_request: u32,
+    /// The generation and earliest send time of a request that an auth status answered while a
+    /// refresh for that generation runs (see [`Session::superseded`]).
+    rejected_at: Option<(u64, f64)>,
     stats: Stats,
 }
 
@@ -77,6 +80,7 @@ impl Session {
             woken: VecDeque::new(),
             last_ticket: 0,
             last_request: 0,
+            rejected_at: None,
             stats: Stats::default(),
         }
     }
@@ -204,6 +208,27 @@ impl Session {
         answer
     }
 
+    /// A request sent at `generation` and `sent_at` (the driver's clock) was answered with an auth
+    /// status and now waits on that generation's refresh ([`Answer::Wait`] or [`Answer::Start`]).
+    pub fn rejected(&mut self, generation: u64, sent_at: f64) {
+        self.rejected_at = match self.rejected_at {
+            Some((g, t)) if g == generation && t <= sent_at => Some((g, t)),
+            _ => Some((generation, sent_at)),
+        };
+    }
+
+    /// Whether a request still in flight, sent at `generation` and `sent_at`, can only be rejected
+    /// and may be cut off now, to be replayed after the running refresh: it went out no earlier than
+    /// one that was rejected, with the same cookies, so it buys a certain 401 and holds a connection
+    /// the refresh needs. Only a `safe` request (GET or HEAD without a body) is cut: a server may
+    /// have acted on it already, and a replay must not act twice.
+    pub fn superseded(&self, generation: u64, sent_at: f64, safe: bool) -> bool {
+        safe && self.flight.in_flight_number().is_some()
+            && self.rejected_at.is_some_and(|(g, t)| {
+                g == generation && generation == self.flight.generation() && sent_at >= t
+            })
+    }
+
     /// A request is sent a second time.
     pub fn replayed(&mut self) {
         self.stats.replayed = self.stats.replayed.wrapping_add(1);
@@ -308,6 +333,26 @@ mod tests {
         s.logged_in();
         assert!(!s.is_expired());
         assert_eq!(s.stats().sessions_expired, 1);
+    }
+
+    #[test]
+    fn requests_sent_after_a_rejected_one_are_cut_off_only_while_its_refresh_runs() {
+        let mut s = Session::new(alloc::vec![401], 0);
+        let g = s.generation();
+        assert!(!s.superseded(g, 5.0, true), "nothing was rejected yet");
+        assert_eq!(s.answer(g, 401, true, 1, 0), Answer::Start(1));
+        s.rejected(g, 10.0);
+        s.rejected(g, 12.0);
+        assert!(s.superseded(g, 10.0, true) && s.superseded(g, 30.0, true), "same cookies, sent no earlier");
+        assert!(!s.superseded(g, 9.5, true), "sent earlier: it may have carried a valid token");
+        assert!(!s.superseded(g, 30.0, false), "not a GET or HEAD: it must not be sent twice");
+        s.ended(Verdict::Refreshed);
+        assert!(!s.superseded(g, 30.0, true), "no refresh runs: nothing to wait for");
+        let g2 = s.generation();
+        assert_eq!(s.answer(g2, 401, true, 1, 0), Answer::Start(2));
+        assert!(!s.superseded(g2, 30.0, true), "no request of this generation was rejected yet");
+        s.rejected(g2, 40.0);
+        assert!(!s.superseded(g, 50.0, true) && s.superseded(g2, 50.0, true));
     }
 
     #[test]

@@ -107,6 +107,7 @@ interface AuthEventBase { request: number; time: number }
 /** One step of a request or refresh. `request` is 0 for events not tied to a request; `time` is performance.now(). */
 export type AuthEvent =
   | (AuthEventBase & { type: 'sent' })
+  /** `status` 0: a GET or HEAD cut off before its answer, sent after one the server rejected (see README, "Bursts"). */
   | (AuthEventBase & { type: 'auth_failure'; status: number })
   | (AuthEventBase & { type: 'queued'; refresh: number })
   | (AuthEventBase & { type: 'refresh_started'; refresh: number })

@@ -347,8 +347,11 @@ function csrfInto(io, headers) {
 
 const SAFE = ['GET', 'HEAD', 'OPTIONS', 'TRACE'];
 
-/** Sends `req`, handled (`io` given: the CSRF header from the cookie as it is now) or untouched (`io` null). */
-export function send(io, req) {
+/**
+ * Sends `req`, handled (`io` given: the CSRF header from the cookie as it is now) or untouched (`io`
+ * null); `signal`, if given, replaces the request's own (it should follow it).
+ */
+export function send(io, req, signal) {
   if (io && io.csrf && !SAFE.includes(req.method)) {
     try {
       csrfInto(io, req.headers);
@@ -356,7 +359,7 @@ export function send(io, req) {
       /* immutable headers: sent as given */
     }
   }
-  return fetchChecked(req);
+  return fetchChecked(req, signal ? { signal } : undefined);
 }
 
 /** True if `err` from sending `req` means it was aborted. */

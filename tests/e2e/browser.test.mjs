@@ -92,7 +92,10 @@ describe('browser: JS API against the real server', () => {
     assert.equal(okCount(r.results), 50, `every request succeeds: ${JSON.stringify(r.results)}`);
     assert.equal(r.stats.refresh_calls, 1, 'exactly one refresh at the server');
     assert.equal(r.stats.refresh_reused, 0, 'no refresh token presented twice');
-    assert.deepEqual([r.client.refreshesStarted, r.client.replayed], [1, 50]);
+    // A burst's later sends wait for the refresh instead of buying a 401 (paced, or cut off): only
+    // the requests that were rejected or cut off are replays.
+    assert.equal(r.client.refreshesStarted, 1);
+    assert.ok(r.client.replayed >= 1 && r.client.replayed <= 50, `replayed ${r.client.replayed}`);
   });
 
   it('with maxConcurrent a burst meets only a few 401s', async (t) => {
