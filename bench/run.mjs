@@ -2,7 +2,11 @@
 // Usually started by scripts/bench.sh (which builds pkg/ and starts the Django backend);
 // see bench/README.md. Prints one table and writes results/latest.md + results/latest.json.
 //
-// Env: BENCH_QUICK=1 (smoke run), BENCH_DJANGO_URL (default http://127.0.0.1:8790),
+// Env: BENCH_QUICK=1 (smoke run), BENCH_DJANGO_URL (default http://127.0.0.1:8790: the backend the
+//      page talks to; an https URL is the production stack, whose page is served by it too and whose
+//      /ping is nginx's own), BENCH_API_URL (the same backend's test hooks, for Node; default the
+//      same URL), BENCH_STACK (a label: dev or prod), BENCH_COMBINE=a.json,b.json (no run: print the
+//      two results side by side, each cell "HTTP/1.1 · HTTP/2"),
 //      BENCH_STATIC_PORT (default 8791), BENCH_ONLY=size,cold,happy,burst,multitab,memory (subset),
 //      BENCH_OUT (default results/latest; BENCH_QUICK defaults to results/quick).
 import { chromium } from 'playwright-core';
@@ -22,7 +26,10 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const DJANGO = (process.env.BENCH_DJANGO_URL || 'http://127.0.0.1:8790').replace(/\/$/, '');
 const STATIC_PORT = Number(process.env.BENCH_STATIC_PORT || 8791);
 const ONLY = new Set((process.env.BENCH_ONLY || 'size,cold,happy,burst,multitab,memory').split(',').map((s) => s.trim()));
-const OUT = path.resolve(HERE, process.env.BENCH_OUT || (QUICK ? 'results/quick' : 'results/latest'));
+const STACK = process.env.BENCH_STACK || 'dev';
+const API = (process.env.BENCH_API_URL || DJANGO).replace(/\/$/, '');
+const TLS = DJANGO.startsWith('https:');
+const OUT = path.resolve(HERE, process.env.BENCH_OUT || `${QUICK ? 'results/quick' : 'results/latest'}-${STACK}`);
 
 if (/:(8765)\b/.test(DJANGO)) throw new Error('refusing to use port 8765 (another engineer\'s test server)');
 
@@ -51,7 +58,7 @@ const trialId = () => `${process.pid}-${++trialSeq}`;
 // ---------------------------------------------------------------- the Django backend's test hooks
 
 async function api(method, p, body) {
-  const res = await fetch(DJANGO + p, {
+  const res = await fetch(API + p, {
     method,
     headers: body ? { 'Content-Type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
@@ -67,7 +74,8 @@ const expireAccess = () => api('POST', '/api/test/expire-access/');
 // ---------------------------------------------------------------- browser helpers
 
 async function launch() {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: false, args: CHROMIUM_ARGS });
+  // The production stack's certificate is self-signed: trusted by this test browser only.
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: false, args: [...CHROMIUM_ARGS, ...(TLS ? ['--ignore-certificate-errors'] : [])] });
 }
 
 async function openPage(context, origin) {
@@ -528,12 +536,12 @@ async function main() {
   const R = {};
   const meta = {
     date: new Date().toISOString(), quick: QUICK, config: CFG, node: process.version, cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model, loadavgStart: os.loadavg(), git: gitInfo(), django: DJANGO,
+    cpuModel: os.cpus()[0]?.model, loadavgStart: os.loadavg(), git: gitInfo(), django: DJANGO, stack: STACK,
     pkgWasmMtime: fs.existsSync(path.join(ROOT, 'pkg/core_bg.wasm')) ? fs.statSync(path.join(ROOT, 'pkg/core_bg.wasm')).mtime.toISOString() : null,
     versions: Object.fromEntries(['axios', 'axios-auth-refresh', 'esbuild', 'playwright-core'].map((p) =>
       [p, JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', p, 'package.json'), 'utf8')).version])),
   };
-  log(`mode ${QUICK ? 'QUICK' : 'full'}; backend ${DJANGO}; static server :${STATIC_PORT}`);
+  log(`mode ${QUICK ? 'QUICK' : 'full'}; ${STACK} stack; backend ${DJANGO}; static server :${STATIC_PORT}`);
   R.size = await build();
   if (!ONLY.has('size')) delete R.size;
   await api('GET', '/api/health/');
@@ -541,11 +549,14 @@ async function main() {
   const server = await startStaticServer({ port: STATIC_PORT, mounts: { '/b/': DIST, '/': path.join(HERE, 'page') } });
   const browser = await launch();
   meta.chromium = browser.version();
+  meta.protocol = await protocolOf(browser);
   let failure = null;
   try {
     const sections = [
-      ['cold', () => benchCold(browser, server.url)],
-      ['happy', () => benchHappy(browser, server.url)],
+      // Over TLS the page must share the backend's site for its Secure cookies: nginx serves it
+      // (through gunicorn) and answers /ping itself, over HTTP/2 like everything else there.
+      ['cold', () => benchCold(browser, TLS ? DJANGO : server.url)],
+      ['happy', () => benchHappy(browser, TLS ? DJANGO : server.url)],
       ['burst', () => benchBurst(browser)],
       ['multitab', () => benchMultiTab(browser)],
       ['memory', () => benchMemory(browser)],
@@ -590,4 +601,49 @@ async function main() {
   if (failure) process.exit(1);
 }
 
-main().catch((e) => { log(e && e.stack ? e.stack : e); process.exit(1); });
+/** The protocol Chromium speaks to the backend (Resource Timing's nextHopProtocol: http/1.1, h2). */
+async function protocolOf(browser) {
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, DJANGO);
+    return await ev(page, async () => {
+      await fetch('/api/health/', { cache: 'no-store' });
+      return performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/health/')).pop()?.nextHopProtocol || null;
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+/** BENCH_COMBINE: two runs' tables merged cell by cell ("first · second"), rows matched by figure. */
+function combine(files) {
+  const runs = files.map((f) => JSON.parse(fs.readFileSync(path.resolve(f), 'utf8')));
+  const label = (r) => `${r.meta.stack} (${r.meta.protocol || '?'})`;
+  const split = (line) => line.split(' | ').map((c) => c.replace(/^\| |\ \|$/g, ''));
+  const [a, b] = runs.map((r) => table(r.results).split('\n'));
+  const IDEAL = /\(ideal ([^)]*)\)/;
+  const key = (figure) => figure.replace(IDEAL, '');
+  const byFigure = new Map(b.slice(2).map((l) => [key(split(l)[0]), split(l)]));
+  const rows = a.slice(2).map((l) => {
+    const x = split(l);
+    const y = byFigure.get(key(x[0]));
+    const figure = y && IDEAL.test(x[0]) ? x[0].replace(IDEAL, `(ideal ${x[0].match(IDEAL)[1]} · ${y[0].match(IDEAL)?.[1]})`) : x[0];
+    return `| ${figure} | ${x[1]} | ${x.slice(2).map((c, i) => `${c} · ${y ? y[i + 2] : '—'}`).join(' | ')} |`;
+  });
+  const md = [
+    `# authflight benchmarks: ${runs.map(label).join(' · ')}`,
+    '',
+    `Each cell: ${runs.map(label).join(' · ')}. ` + runs.map((r) => `${label(r)}: ${r.meta.date}, load avg ${r.meta.loadavgStart.map((x) => x.toFixed(2)).join(' ')}, ${fmt(r.meta.seconds, 0)} s`).join('; ') + '.',
+    '',
+    a[0], a[1], ...rows,
+    '',
+    ...runs.map((r) => `${label(r)}:\n${notes(r.results)}`),
+  ].join('\n');
+  console.log(md);
+  const out = path.resolve(HERE, process.env.BENCH_OUT || (QUICK ? 'results/quick' : 'results/latest'));
+  fs.writeFileSync(`${out}.md`, md + '\n');
+  log(`wrote ${path.relative(ROOT, out)}.md`);
+}
+
+if (process.env.BENCH_COMBINE) combine(process.env.BENCH_COMBINE.split(','));
+else main().catch((e) => { log(e && e.stack ? e.stack : e); process.exit(1); });

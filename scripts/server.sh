@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The authflight test backend (tests/server, Django + Simple JWT + dj-rest-auth).
 #
-#   scripts/server.sh install   venv + pinned deps (only when requirements.txt changed), migrate, seed
+#   scripts/server.sh venv      venv + pinned deps only (only when requirements.txt changed)
+#   scripts/server.sh install   venv, then migrate and seed the SQLite database
 #   scripts/server.sh start     install, then (re)start in the background on 127.0.0.1:$AUTHFLIGHT_PORT
 #   scripts/server.sh stop      stop the background server on $AUTHFLIGHT_PORT (ok if not running)
 #   scripts/server.sh run       install, then run in the foreground (Ctrl-C stops)
@@ -21,7 +22,24 @@ START_TIMEOUT="${AUTHFLIGHT_START_TIMEOUT:-20}"
 
 say() { echo "server.sh: $*" >&2; }
 
-install() {
+# True when every line of requirements.txt is a NAME==VERSION pin that is installed exactly.
+pins_installed() {
+  "$PY" - "$SERVER_DIR/requirements.txt" <<'EOF' 2>/dev/null
+import re, sys
+from importlib.metadata import PackageNotFoundError, version
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if line:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^]]*\])?==(\S+)", line)
+        try:
+            if not m or version(m.group(1)) != m.group(3):
+                sys.exit(1)
+        except PackageNotFoundError:
+            sys.exit(1)
+EOF
+}
+
+venv() {
   if [[ ! -x "$PY" ]]; then
     rm -rf "$VENV"
     if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
@@ -34,11 +52,19 @@ install() {
   local stamp="$VENV/requirements.stamp" want have=""
   want="$(sha256sum "$SERVER_DIR/requirements.txt" | cut -d' ' -f1)"
   [[ -f "$stamp" ]] && have="$(cat "$stamp")"
+  if [[ "$want" != "$have" ]] && pins_installed; then
+    echo "$want" >"$stamp" # e.g. another checkout sharing this venv wrote its own stamp
+    have="$want"
+  fi
   if [[ "$want" != "$have" ]]; then
     say "installing Python requirements into tests/server/.venv"
     "$PY" -m pip install -q --disable-pip-version-check -r "$SERVER_DIR/requirements.txt"
     echo "$want" >"$stamp"
   fi
+}
+
+install() {
+  venv
   (cd "$SERVER_DIR" && "$PY" manage.py migrate --noinput -v 0 && "$PY" manage.py seed_demo)
 }
 
@@ -56,7 +82,7 @@ our_pid() {
   local pid
   pid="$(cat "$PID_FILE")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "manage.py serve" || return 1
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q "manage.py serve" || return 1
   echo "$pid"
 }
 
@@ -109,12 +135,13 @@ run() {
 }
 
 case "${1:-}" in
+  venv) venv ;;
   install) install ;;
   start) start ;;
   stop) stop ;;
   run) run ;;
   *)
-    echo "usage: $0 install|start|stop|run" >&2
+    echo "usage: $0 venv|install|start|stop|run" >&2
     exit 2
     ;;
 esac

@@ -30,6 +30,8 @@ apt_need=()
 # The production stack (scripts/prod-stack.sh): nginx terminates TLS and speaks HTTP/2.
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_need+=(nginx)
 command -v openssl >/dev/null || apt_need+=(openssl)
+# ... gunicorn workers on a throwaway PostgreSQL cluster (initdb/pg_ctl from Debian's postgresql).
+command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_need+=(postgresql)
 # The other engines: Firefox ESR (geckodriver below) and WebKitGTK's WebDriver + MiniBrowser under Xvfb.
 [[ -x /usr/bin/firefox-esr ]] || apt_need+=(firefox-esr)
 [[ -x /usr/bin/WebKitWebDriver ]] || apt_need+=(webkit2gtk-driver)

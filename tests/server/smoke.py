@@ -6,6 +6,11 @@ Run against a server started with test endpoints on:
     AUTHFLIGHT_TEST_ENDPOINTS=1 scripts/server.sh start
     tests/server/.venv/bin/python tests/server/smoke.py
 
+or against any URL, e.g. the production stack through nginx (https, its self-signed certificate is
+not verified) or its internal gunicorn port:
+
+    AUTHFLIGHT_SMOKE_URL=https://127.0.0.1:8443 tests/server/.venv/bin/python tests/server/smoke.py
+
 It also starts two short-lived servers of its own on free ports to check other modes: CSRF on, test
 endpoints off, static files mounted; and a refresh view that authenticates the access cookie
 (AUTHFLIGHT_REFRESH_AUTHENTICATES) with an access cookie that outlives its JWT
@@ -16,7 +21,9 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -25,10 +32,23 @@ import threading
 import time
 import traceback
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PORT = int(os.environ.get("AUTHFLIGHT_PORT", "8765"))
 HOST = "127.0.0.1"
+_target = urlsplit(os.environ.get("AUTHFLIGHT_SMOKE_URL") or
+                   f"http://{HOST}:{os.environ.get('AUTHFLIGHT_PORT', '8765')}")
+SCHEME, PORT = _target.scheme, _target.port or (443 if _target.scheme == "https" else 80)
+_INSECURE_TLS = ssl.create_default_context()
+_INSECURE_TLS.check_hostname, _INSECURE_TLS.verify_mode = False, ssl.CERT_NONE
+
+
+def connect(port=PORT, scheme=SCHEME, timeout=30):
+    """A new HTTP/1.1 connection to 127.0.0.1:port (https: certificate not verified)."""
+    if scheme == "https":
+        return http.client.HTTPSConnection(HOST, port, timeout=timeout, context=_INSECURE_TLS)
+    return http.client.HTTPConnection(HOST, port, timeout=timeout)
+
 USER = {"username": "demo", "password": "demo-password-123"}
 
 passed = 0
@@ -69,8 +89,9 @@ class Resp:
 class Client:
     """One cookie jar (name -> value, like a browser for a single host) over http.client."""
 
-    def __init__(self, port=PORT, keep_alive=False):
-        self.port = port
+    def __init__(self, port=None, keep_alive=False):
+        # No port: the server under test; a port: one of our own dev servers (plain http).
+        self.port, self.scheme = (PORT, SCHEME) if port is None else (port, "http")
         self.cookies = {}
         self.keep_alive = keep_alive
         self.conn = None
@@ -78,9 +99,9 @@ class Client:
     def _conn(self):
         if self.keep_alive:
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+                self.conn = connect(self.port, self.scheme)
             return self.conn
-        return http.client.HTTPConnection(HOST, self.port, timeout=30)
+        return connect(self.port, self.scheme)
 
     def request(self, method, path, body=None, headers=None, json_body=None, cookies=None):
         headers = dict(headers or {})
@@ -168,6 +189,8 @@ def test_login_cookies():
         v = raw.get(name, "")
         check(f"login sets HttpOnly SameSite=Lax '{name}' cookie",
               "httponly" in v.lower() and "samesite=lax" in v.lower(), v[:80])
+        if SCHEME == "https":
+            check(f"over https the '{name}' cookie is Secure", "; secure" in v.lower(), v[-80:])
     check("no session cookie (pure JWT)", "sessionid" not in raw, list(raw))
     r = c.get("/api/me/")
     check("/api/me/ 200 after login", r.status == 200 and r.json() == {"username": "demo"}, r)
@@ -253,7 +276,7 @@ def test_fault_500():
 
 
 def _raw_refresh(cookie):
-    conn = http.client.HTTPConnection(HOST, PORT, timeout=10)
+    conn = connect(timeout=10)
     try:
         conn.request("POST", "/api/auth/token/refresh/", headers={"Cookie": f"refresh={cookie}"})
         r = conn.getresponse()
@@ -455,6 +478,34 @@ def test_items_concurrent():
     check("items_created = 10", stats()["items_created"] == 10)
 
 
+def test_concurrent_same_token():
+    """N refreshes of one token at the same instant (on several workers, on the production stack):
+    each after the first is reuse, whichever ones rotated, and the counts add up."""
+    reset()
+    c = Client()
+    c.login()
+    token, n = c.cookies["refresh"], 12
+    results = [None] * n
+    barrier = threading.Barrier(n)
+
+    def refresh(i):
+        barrier.wait(10)
+        results[i] = c.refresh(cookies={"refresh": token})
+
+    threads = [threading.Thread(target=refresh, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    codes = sorted(r.status for r in results if r is not None)
+    s = stats()
+    check(f"{n} concurrent refreshes of one token: reused = {n - 1}, none lost",
+          s["refresh_reused"] == n - 1 and s["refresh_calls"] == n and s["refresh_in_flight"] == 0
+          and s["refresh_succeeded"] + s["refresh_failed"] == n and len(s["refresh_log"]) == n
+          and codes.count(200) >= 1 and set(codes) <= {200, 401}
+          and s["refresh_succeeded"] == codes.count(200), (codes, s))
+
+
 def test_cors():
     origin = "http://127.0.0.1:5555"
     r = api.request("OPTIONS", "/api/me/", headers={
@@ -526,6 +577,18 @@ def test_concurrent_ping():
 
 
 # ------------------------------------------------------------------ second server: other modes
+# Our own dev servers run on SQLite with the in-memory state, whatever stack is under test.
+_PROD_VARS = ("AUTHFLIGHT_PG_HOST", "AUTHFLIGHT_PG_PORT", "AUTHFLIGHT_STATE",
+              "AUTHFLIGHT_SECURE_COOKIES", "AUTHFLIGHT_BEHIND_TLS_PROXY")
+
+
+def dev_env(**kw):
+    env = dict(os.environ, **kw)
+    for name in _PROD_VARS:
+        env.pop(name, None)
+    return env
+
+
 def free_port():
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -549,7 +612,7 @@ def test_other_modes():
     for path, data in files.items():
         with open(path, "wb") as f:
             f.write(data)
-    env = dict(os.environ, AUTHFLIGHT_PORT=str(port), AUTHFLIGHT_CSRF="1",
+    env = dev_env(AUTHFLIGHT_PORT=str(port), AUTHFLIGHT_CSRF="1",
                AUTHFLIGHT_STATIC_DIR=site, AUTHFLIGHT_STATIC_MOUNTS=f"/pkg/={pkg}")
     env.pop("AUTHFLIGHT_TEST_ENDPOINTS", None)
     env.pop("AUTHFLIGHT_TRUSTED_ORIGINS", None)
@@ -627,13 +690,14 @@ def test_other_modes():
             out, _ = proc.communicate()
         check("second server stops cleanly on SIGTERM", proc.returncode == 0,
               (proc.returncode, out.decode(errors="replace")[-2000:]))
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_refresh_authenticates():
     """A third server: AUTHFLIGHT_REFRESH_AUTHENTICATES=1, AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS=1."""
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="authflight-smoke-")
-    env = dict(os.environ, AUTHFLIGHT_PORT=str(port), AUTHFLIGHT_TEST_ENDPOINTS="1",
+    env = dev_env(AUTHFLIGHT_PORT=str(port), AUTHFLIGHT_TEST_ENDPOINTS="1",
                AUTHFLIGHT_REFRESH_AUTHENTICATES="1", AUTHFLIGHT_ACCESS_SECONDS="2",
                AUTHFLIGHT_ACCESS_COOKIE_SLACK_SECONDS="1", AUTHFLIGHT_DB=os.path.join(tmp, "db.sqlite3"))
     env.pop("AUTHFLIGHT_CSRF", None)
@@ -692,13 +756,14 @@ def test_refresh_authenticates():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
     try:
         api.get("/api/test/stats/")
     except OSError as e:
-        print(f"no server on {HOST}:{PORT} ({e}); start it with "
+        print(f"no server on {SCHEME}://{HOST}:{PORT} ({e}); start it with "
               "AUTHFLIGHT_TEST_ENDPOINTS=1 scripts/server.sh start")
         print("0 passed, 1 failed")
         return 1
@@ -706,7 +771,7 @@ def main():
                test_expire_same_second, test_refresh_reuse_blacklisted, test_fault_500,
                test_fault_drop, test_fault_hang_and_delay, test_reuse_counting,
                test_invalidate_refresh, test_logout,
-               test_echo, test_items_concurrent, test_cors, test_keepalive_latency,
+               test_echo, test_items_concurrent, test_concurrent_same_token, test_cors, test_keepalive_latency,
                test_concurrent_ping, test_other_modes, test_refresh_authenticates):
         section(fn)
     reset()

@@ -20,6 +20,8 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // The production stack (AUTHFLIGHT_STACK=prod) has a self-signed certificate: trusted here only.
+  ...(process.env.AUTHFLIGHT_STACK === 'prod' ? ['--ignore-certificate-errors'] : []),
 ];
 
 /**

@@ -1,5 +1,12 @@
 // Starts the real Django test backend (tests/server) for an e2e test, on its own port and its own
-// fresh SQLite file, so tests never share sessions, counters or blacklists with anything else.
+// fresh database, so tests never share sessions, counters or blacklists with anything else.
+//
+// Two stacks (option `stack`, default: env AUTHFLIGHT_STACK, else 'dev'):
+//   'dev'   `scripts/server.sh run`: Django's threaded dev server, HTTP/1.1, SQLite, one process.
+//   'prod'  `scripts/prod-stack.sh run`: nginx (TLS, HTTP/2, self-signed certificate) in front of
+//           gunicorn (4 gthread workers) and a throwaway PostgreSQL; `url` is https (the browser
+//           needs --ignore-certificate-errors); stats/reset/post/get go to gunicorn's internal
+//           plain-http port (`internalUrl`), so Node needs no certificate.
 //
 //   const server = await startServer({ port: 0, env: { AUTHFLIGHT_ACCESS_SECONDS: '60' }, staticDir });
 //   await server.reset();                       // POST /api/test/reset/
@@ -7,8 +14,8 @@
 //   (await server.stats()).refresh_calls;       // GET /api/test/stats/
 //   await server.stop();
 //
-// `scripts/server.sh run` is spawned in the foreground (it migrates and seeds the fresh database,
-// then execs the server), in its own process group, and killed by that id on stop() or process exit.
+// The script is spawned in the foreground (it migrates and seeds the fresh database, then runs the
+// server(s)), in its own process group, and killed by that id on stop() or process exit.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,10 +25,14 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const RESERVED = new Set([8765]); // the default port: other runs use it with the default database
-const running = new Set();
+const running = new Map(); // child -> its temporary directory
+export const STACKS = ['dev', 'prod'];
 
 process.once('exit', () => {
-  for (const child of running) killGroup(child, 'SIGKILL');
+  for (const [child, tmp] of running) {
+    killGroup(child, 'SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 /** A TCP port nobody listens on right now (asked from the OS). */
@@ -49,31 +60,47 @@ function killGroup(child, signal) {
 
 /**
  * Starts the backend on 127.0.0.1:`port` (0 or omitted: a free port) with AUTHFLIGHT_TEST_ENDPOINTS=1,
- * a fresh temporary AUTHFLIGHT_DB, `staticDir` as AUTHFLIGHT_STATIC_DIR, and `env` on top.
- * Resolves once GET /api/health/ answers 200 (rejects with the log tail after `timeoutMs`).
+ * a fresh database, `staticDir` as AUTHFLIGHT_STATIC_DIR, and `env` on top; `stack` 'dev' or 'prod'
+ * (see above). Resolves once the server answers /api/health/ (rejects with the log tail after
+ * `timeoutMs`).
  */
-export async function startServer({ port = 0, env = {}, staticDir, timeoutMs = 60_000 } = {}) {
+export async function startServer({
+  stack = process.env.AUTHFLIGHT_STACK || 'dev',
+  port = 0,
+  env = {},
+  staticDir,
+  timeoutMs = 60_000,
+} = {}) {
+  if (!STACKS.includes(stack)) throw new Error(`startServer: stack must be one of ${STACKS.join(', ')}, not ${stack}`);
+  const prod = stack === 'prod';
   if (!port) port = await freePort();
   if (RESERVED.has(port)) throw new Error(`startServer: port ${port} is reserved for other runs`);
+  const internalPort = prod ? await freePort() : port;
   const tmp = mkdtempSync(join(tmpdir(), 'authflight-e2e-'));
   const childEnv = {
     ...process.env,
     AUTHFLIGHT_PORT: String(port),
-    AUTHFLIGHT_DB: join(tmp, 'db.sqlite3'),
     AUTHFLIGHT_TEST_ENDPOINTS: '1',
+    ...(prod
+      ? { AUTHFLIGHT_INTERNAL_PORT: String(internalPort), AUTHFLIGHT_STACK_DIR: tmp }
+      : { AUTHFLIGHT_DB: join(tmp, 'db.sqlite3') }),
     ...(staticDir ? { AUTHFLIGHT_STATIC_DIR: resolve(staticDir) } : {}),
     ...env,
   };
-  const child = spawn('bash', [join(ROOT, 'scripts/server.sh'), 'run'], {
+  const script = prod ? 'scripts/prod-stack.sh' : 'scripts/server.sh';
+  const child = spawn('bash', [join(ROOT, script), 'run'], {
     cwd: ROOT,
     env: childEnv,
     detached: true, // its own process group, killed as one
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
+  running.set(child, tmp);
   const log = [];
+  let ready = false; // prod: the script's "prod-stack: ready" line (both URLs answer by then)
   const keep = (chunk) => {
-    log.push(...chunk.toString().split('\n').filter(Boolean));
+    const lines = chunk.toString().split('\n').filter(Boolean);
+    if (lines.some((l) => l.startsWith('prod-stack: ready '))) ready = true;
+    log.push(...lines);
     if (log.length > 200) log.splice(0, log.length - 200);
   };
   child.stdout.on('data', keep);
@@ -81,41 +108,44 @@ export async function startServer({ port = 0, env = {}, staticDir, timeoutMs = 6
   const exited = new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
   exited.then(() => running.delete(child));
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${prod ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const internalUrl = `http://127.0.0.1:${internalPort}`;
   let stopped = false;
   const stop = async () => {
     if (stopped) return exited;
     stopped = true;
     killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
+    // prod: the script stops nginx, gunicorn and PostgreSQL, then deletes its directory.
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), prod ? 10_000 : 3000);
     await exited;
     clearTimeout(timer);
     rmSync(tmp, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let early = null;
   exited.then((e) => (early = e));
   for (;;) {
     if (early) {
       await stop();
-      throw new Error(`startServer: server exited (${early.code ?? early.signal}) before it was healthy:\n${log.slice(-40).join('\n')}`);
+      throw new Error(`startServer: ${stack} server exited (${early.code ?? early.signal}) before it was healthy:\n${log.slice(-40).join('\n')}`);
     }
     try {
-      const res = await fetch(`${url}/api/health/`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) break;
+      if (prod ? ready : (await fetch(`${url}/api/health/`, { signal: AbortSignal.timeout(1000) })).ok) break;
     } catch {
       /* not up yet */
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`startServer: no healthy server on ${url} after ${timeoutMs} ms:\n${log.slice(-40).join('\n')}`);
+      throw new Error(`startServer: no healthy ${stack} server on ${url} after ${timeoutMs} ms:\n${log.slice(-40).join('\n')}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, prod ? 50 : 100));
   }
+  const startMs = Date.now() - started;
 
   const request = async (method, path, body) => {
-    const res = await fetch(url + path, {
+    const res = await fetch(internalUrl + path, {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -126,9 +156,19 @@ export async function startServer({ port = 0, env = {}, staticDir, timeoutMs = 6
   };
 
   return {
+    /** What the page loads: http://127.0.0.1:P (dev) or https://127.0.0.1:P (prod). */
     url,
     port,
-    db: childEnv.AUTHFLIGHT_DB,
+    /** 'dev' or 'prod'. */
+    stack,
+    /** What the browser speaks to `url`: 'http/1.1' (dev) or 'h2' (prod: nginx, HTTP/2 over TLS). */
+    protocol: prod ? 'h2' : 'http/1.1',
+    /** Plain http to the Django app itself (dev: = url; prod: gunicorn behind nginx). */
+    internalUrl,
+    /** dev: the SQLite file; prod: null (PostgreSQL in a temporary directory). */
+    db: prod ? null : childEnv.AUTHFLIGHT_DB,
+    /** How long the start took, ms (script spawned → healthy). */
+    startMs,
     /** GET /api/test/stats/: refresh_calls, refresh_reused, protected_ok, ... */
     stats: () => request('GET', '/api/test/stats/'),
     /** POST /api/test/reset/: zeroes counters, clears faults, delays and items. */
@@ -139,7 +179,7 @@ export async function startServer({ port = 0, env = {}, staticDir, timeoutMs = 6
     get: (path) => request('GET', path),
     /** The server's last output lines (for failure messages). */
     log: () => log.join('\n'),
-    /** Stops the server (SIGTERM, then SIGKILL after 3 s) and deletes its database. */
+    /** Stops the server (SIGTERM to its group, then SIGKILL after 3 s, prod 10 s) and deletes its database. */
     stop,
   };
 }

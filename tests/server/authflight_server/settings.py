@@ -73,6 +73,40 @@ DATABASES = {
         },
     }
 }
+# PostgreSQL instead (the production stack, scripts/prod-stack.sh): AUTHFLIGHT_PG_HOST is the
+# server's Unix socket directory (or a host name), AUTHFLIGHT_PG_PORT its port.
+AUTHFLIGHT_PG_HOST = os.environ.get("AUTHFLIGHT_PG_HOST", "").strip()
+if AUTHFLIGHT_PG_HOST or os.environ.get("AUTHFLIGHT_PG_PORT", "").strip():
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",  # psycopg 3
+        "HOST": AUTHFLIGHT_PG_HOST,
+        "PORT": str(env_int("AUTHFLIGHT_PG_PORT", 5432)),
+        "NAME": os.environ.get("AUTHFLIGHT_PG_NAME", "authflight"),
+        "USER": os.environ.get("AUTHFLIGHT_PG_USER", "app"),
+        "PASSWORD": os.environ.get("AUTHFLIGHT_PG_PASSWORD", ""),
+        # One connection per gunicorn thread, kept across requests (a new one costs ~5 ms).
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
+    }
+AUTHFLIGHT_DB_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+# Where the test state (counters, faults, refresh log, ...) lives: "memory" (one process, the dev
+# server) or "db" (shared by every gunicorn worker; PostgreSQL only). Default: "db" on PostgreSQL.
+AUTHFLIGHT_STATE = os.environ.get("AUTHFLIGHT_STATE", "").strip() or (
+    "db" if AUTHFLIGHT_DB_IS_POSTGRES else "memory"
+)
+if AUTHFLIGHT_STATE not in ("memory", "db"):
+    raise ValueError("AUTHFLIGHT_STATE must be 'memory' or 'db'")
+if AUTHFLIGHT_STATE == "db" and not AUTHFLIGHT_DB_IS_POSTGRES:
+    raise ValueError("AUTHFLIGHT_STATE=db needs PostgreSQL (AUTHFLIGHT_PG_HOST)")
+
+# Behind a TLS-terminating proxy (nginx in scripts/prod-stack.sh), which sets X-Forwarded-Proto:
+# request.is_secure() follows it. Only safe when every request comes through that proxy.
+if env_flag("AUTHFLIGHT_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Secure cookies (JWT, CSRF, session): the browser then sends them over https only.
+AUTHFLIGHT_SECURE_COOKIES = env_flag("AUTHFLIGHT_SECURE_COOKIES")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = AUTHFLIGHT_SECURE_COOKIES
 
 # Logins should be cheap in tests: a fast hasher first (PBKDF2 kept so other hashes still verify).
 PASSWORD_HASHERS = [
@@ -112,7 +146,7 @@ REST_AUTH = {
     "JWT_AUTH_REFRESH_COOKIE": "refresh",
     "JWT_AUTH_HTTPONLY": True,
     "JWT_AUTH_SAMESITE": "Lax",
-    "JWT_AUTH_SECURE": False,
+    "JWT_AUTH_SECURE": AUTHFLIGHT_SECURE_COOKIES,
     "JWT_AUTH_COOKIE_USE_CSRF": AUTHFLIGHT_CSRF,
     # Pure JWT: no Django session cookie next to the JWT cookies, no auth token model.
     "SESSION_LOGIN": False,
@@ -124,8 +158,8 @@ REST_AUTH = {
 
 # ---------------------------------------------------------------- CORS
 CORS_ALLOWED_ORIGIN_REGEXES = [
-    r"^http://127\.0\.0\.1(:\d+)?$",
-    r"^http://localhost(:\d+)?$",
+    r"^https?://127\.0\.0\.1(:\d+)?$",
+    r"^https?://localhost(:\d+)?$",
 ]
 CORS_ALLOW_CREDENTIALS = True  # default allow-headers already include content-type and x-csrftoken
 
@@ -133,14 +167,17 @@ CORS_ALLOW_CREDENTIALS = True  # default allow-headers already include content-t
 # AUTHFLIGHT_TRUSTED_ORIGINS: comma-separated origins trusted for CSRF (only matters with
 # AUTHFLIGHT_CSRF=1). An entry with port "*" (e.g. http://127.0.0.1:*) accepts any port; Django
 # itself has no port wildcard, so those entries are checked by our authentication class.
-# Unset: "http://127.0.0.1:*,http://localhost:*". The server's own origin is always trusted.
+# Unset: "http(s)://127.0.0.1:*,http(s)://localhost:*". The server's own origin (http and https,
+# AUTHFLIGHT_PORT) is always trusted.
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "authflight_server.views.csrf_failure"
 CSRF_COOKIE_SAMESITE = "Lax"
 _trusted = os.environ.get("AUTHFLIGHT_TRUSTED_ORIGINS")
 if _trusted is None:
-    _trusted = "http://127.0.0.1:*,http://localhost:*"
-CSRF_TRUSTED_ORIGINS = [f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}"]
+    _trusted = "http://127.0.0.1:*,http://localhost:*,https://127.0.0.1:*,https://localhost:*"
+CSRF_TRUSTED_ORIGINS = [
+    f"{scheme}://{host}:{PORT}" for scheme in ("http", "https") for host in ("127.0.0.1", "localhost")
+]
 AUTHFLIGHT_CSRF_ORIGIN_REGEXES = []
 for _origin in (o.strip().rstrip("/") for o in _trusted.split(",")):
     if not _origin:
