@@ -2,7 +2,8 @@
 # Every test of authflight, from nothing: installs what is missing, then
 #   lint (fmt, clippy native + wasm) → native core tests → the Rust API in the browser (wasm-pack,
 #   headless Chromium, the real Django server) → release package → the JS API's browser, fuzz and
-#   end-to-end tests (node --test, playwright-core, headless Chromium, the real Django server).
+#   end-to-end tests (node --test, playwright-core, headless Chromium, the real Django server), then
+#   the production stack (nginx HTTP/2, gunicorn, PostgreSQL) for bursts, tabs and stalls.
 # Ends with one summary line: "N passed, N failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,6 +68,29 @@ if compgen -G "tests/e2e/*.test.mjs" >/dev/null; then
   count "$LOGS/e2e.log"
   grep -qE '^# (pass|fail) ' "$LOGS/e2e.log" || { echo "e2e: no test summary"; failed=$((failed + 1)); }
 fi
+
+step "production stack: nginx (TLS, HTTP/2) + gunicorn workers + PostgreSQL (scripts/prod-stack.sh)"
+# The server's own checks through nginx, then the suites where topology matters: bursts, tabs and
+# reload storms, faults and stalls (one soak run: the dev stack runs three).
+prod_port="$(free_port)"
+AUTHFLIGHT_PORT="$prod_port" AUTHFLIGHT_TEST_ENDPOINTS=1 scripts/prod-stack.sh start
+# shellcheck disable=SC1090
+source "tests/server/prod-$prod_port.env"
+AUTHFLIGHT_SMOKE_URL="$AUTHFLIGHT_URL" tests/server/.venv/bin/python tests/server/smoke.py 2>&1 | tee "$LOGS/smoke-prod.log" || true
+AUTHFLIGHT_PORT="$prod_port" scripts/prod-stack.sh stop
+smoke=$(grep -oE '^[0-9]+ passed, [0-9]+ failed' "$LOGS/smoke-prod.log" | tail -n 1)
+if [[ -n "$smoke" ]]; then
+  passed=$((passed + ${smoke%% passed*}))
+  f=${smoke##*, }
+  failed=$((failed + ${f%% failed}))
+else
+  echo "smoke (prod): no summary"
+  failed=$((failed + 1))
+fi
+AUTHFLIGHT_STACK=prod AUTHFLIGHT_SOAK_RUNS=1 node --test --test-concurrency=1 \
+  tests/e2e/bursts.test.mjs tests/e2e/tabs.test.mjs tests/e2e/stalls.test.mjs 2>&1 | tee "$LOGS/e2e-prod.log" || true
+count "$LOGS/e2e-prod.log"
+grep -qE '^# (pass|fail) ' "$LOGS/e2e-prod.log" || { echo "e2e (prod): no test summary"; failed=$((failed + 1)); }
 
 echo
 echo "$passed passed, $failed failed"
