@@ -3,7 +3,9 @@
 #   lint (fmt, clippy native + wasm) → native core tests → the Rust API in the browser (wasm-pack,
 #   headless Chromium, the real Django server) → release package → the JS API's browser, fuzz and
 #   end-to-end tests (node --test, playwright-core, headless Chromium, the real Django server), then
-#   the production stack (nginx HTTP/2, gunicorn, PostgreSQL) for bursts, tabs and stalls.
+#   Firefox and WebKit (tests/browser.rs, the multi-tab suite; the suite without Web Locks and/or
+#   BroadcastChannel: scripts/engines.sh), then the production stack (nginx HTTP/2, gunicorn,
+#   PostgreSQL) for bursts, tabs and stalls.
 # Ends with one summary line: "N passed, N failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,20 +16,10 @@ export AUTHFLIGHT_PORT="${AUTHFLIGHT_TEST_PORT:-$(free_port)}"
 export AUTHFLIGHT_DB="${TMPDIR:-/tmp}/authflight-test-$AUTHFLIGHT_PORT.sqlite3"
 LOGS="$ROOT/target/test-logs"
 mkdir -p "$LOGS"
-passed=0
-failed=0
-last=0
 step() { echo; echo "== $*"; }
 
-# Adds the counts of every "test result: ..." (cargo) or "# pass/# fail" (node) line in $1.
-count() {
-  local p f
-  p=$(grep -hoE '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+)' "$1" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
-  f=$(grep -hoE '([0-9]+ failed;|^# fail [0-9]+)' "$1" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
-  passed=$((passed + p))
-  failed=$((failed + f))
-  last=$p
-}
+# shellcheck source=scripts/count.sh
+source "$ROOT/scripts/count.sh"
 
 step "setup"
 scripts/setup.sh
@@ -68,6 +60,11 @@ if compgen -G "tests/e2e/*.test.mjs" >/dev/null; then
   count "$LOGS/e2e.log"
   grep -qE '^# (pass|fail) ' "$LOGS/e2e.log" || { echo "e2e: no test summary"; failed=$((failed + 1)); }
 fi
+
+step "other engines: tests/browser.rs and the multi-tab suite in Firefox and WebKit, fallbacks (scripts/engines.sh)"
+scripts/engines.sh firefox webkit 2>&1 | tee "$LOGS/engines.log" || true
+count "$LOGS/engines.log"
+grep -qE '^engines.sh: [0-9]+ passed' "$LOGS/engines.log" || { echo "engines: no summary"; failed=$((failed + 1)); }
 
 step "production stack: nginx (TLS, HTTP/2) + gunicorn workers + PostgreSQL (scripts/prod-stack.sh)"
 # The server's own checks through nginx, then the suites where topology matters: bursts, tabs and

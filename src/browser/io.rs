@@ -77,4 +77,6 @@ extern "C" {
     /// or once `stop` resolves (a lock granted later is released at once).
     pub(crate) fn lock(io: &JsValue, fallback: bool, ms: u32, stop: &Promise) -> Promise;
     pub(crate) fn unlock(release: &JsValue);
+    /// Whether the last `lock` found no Web Locks to take.
+    pub(crate) fn no_locks(io: &JsValue) -> bool;
 }

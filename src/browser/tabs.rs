@@ -270,8 +270,19 @@ impl Tabs {
     /// Under the lock (or after giving up on it): the decision before any call; `None` fails this
     /// refresh (another context's refresh is still marked in flight and may still rotate).
     async fn holding(&self, since: f64, end: f64, watch: &Watch) -> Option<OnLock> {
-        let marker = self.read();
-        match tabs::on_lock(marker, self.id, since) {
+        let mut marker = self.read();
+        let mut decision = tabs::on_lock(marker, self.id, since);
+        if decision == OnLock::Go && io::no_locks(&self.io) {
+            // No Web Locks: claim the refresh in the marker, let other tabs' claims land, decide again.
+            self.write(tabs::IN_FLIGHT);
+            let _ = JsFuture::from(io::timeout(tabs::CLAIM_SETTLE_MS)).await;
+            if watch.done.get() {
+                return Some(OnLock::Refreshed);
+            }
+            marker = self.read();
+            decision = tabs::on_lock(marker, self.id, since);
+        }
+        match decision {
             OnLock::WaitForLanding { started } => {
                 let before = marker.unwrap_or(Marker { state: tabs::IN_FLIGHT, time: started, tab: 0 });
                 let after = self.landing(started, end, Some(watch)).await;

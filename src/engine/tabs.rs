@@ -14,6 +14,12 @@ pub const EXPIRED: u8 = b'x';
 /// Marker state: a refresh failed, or a login happened.
 pub const NEUTRAL: u8 = b'n';
 
+/// Without Web Locks, a tab claims a refresh by writing the in-flight marker, waits this long for the
+/// claims of other tabs to reach the cookie store (1-4 ms, rarely 25 ms, in Chromium, Firefox and
+/// WebKit), then reads it again and decides with [`on_lock`]: the last claim wins, every other tab
+/// waits for its landing.
+pub const CLAIM_SETTLE_MS: u32 = 100;
+
 /// A marker newer than the clock by more than this is from the future (a clock change, or garbage):
 /// it is treated as absent, never as a refresh that outranks every request.
 pub const FUTURE_SLACK_MS: f64 = 1000.0;

@@ -319,9 +319,14 @@ export function route(io) {
   return io.pass ? 1 : io.stream ? 2 : 0;
 }
 
+/** GET and HEAD never carry a body (Firefox has no `Request.prototype.body` to ask). */
+export function bodiless(req) {
+  return req.method === 'GET' || req.method === 'HEAD';
+}
+
 /** A copy of `req` for its one replay (the same object when it has no body); undefined if it cannot be copied. */
 export function dup(req) {
-  if (req.body === null) return req;
+  if (req.body === null || bodiless(req)) return req;
   try {
     return req.clone();
   } catch {
@@ -505,7 +510,8 @@ export function post(io, k) {
  */
 export function lock(io, fallback, ms, stop) {
   const locks = globalThis.navigator && navigator.locks;
-  if (!locks || typeof locks.request !== 'function' || typeof AbortSignal.timeout !== 'function') return Promise.resolve(null);
+  io.nolock = !locks || typeof locks.request !== 'function' || typeof AbortSignal.timeout !== 'function';
+  if (io.nolock) return Promise.resolve(null);
   return new Promise((granted) => {
     let release;
     let done = false;
@@ -534,6 +540,11 @@ export function lock(io, fallback, ms, stop) {
       answer(null);
     }
   });
+}
+
+/** Whether the last `lock` found no Web Locks to take (the refresh is then claimed in the marker). */
+export function no_locks(io) {
+  return !!io.nolock;
 }
 
 export function unlock(release) {

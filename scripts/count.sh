@@ -1,0 +1,15 @@
+# Sourced by scripts/test.sh and scripts/engines.sh: the pass/fail tally of test logs.
+passed=0
+failed=0
+last=0
+
+# Adds the counts of every "test result: ..." (cargo) or "# pass/# fail" (node) line in $1 to
+# $passed and $failed; $last is the passed count of $1 alone.
+count() {
+  local p f
+  p=$(grep -hoE '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+)' "$1" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -hoE '([0-9]+ failed;|^# fail [0-9]+)' "$1" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p))
+  failed=$((failed + f))
+  last=$p
+}
