@@ -607,7 +607,7 @@ async function protocolOf(browser) {
   try {
     const page = await openPage(context, DJANGO);
     return await ev(page, async () => {
-      await fetch('/api/health/', { cache: 'no-store' });
+      await (await fetch('/api/health/', { cache: 'no-store' })).text(); // timed once the body is read
       return performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/health/')).pop()?.nextHopProtocol || null;
     });
   } finally {

@@ -238,7 +238,8 @@ class Client {
         this.emit(REPLAYED, id);
         out = io.dup(spare);
       } else this.emit(SENT, id);
-      const c = AbortSignal.any ? { g: generation, t: sentAt, m: io.bodiless(spare), a: new AbortController() } : null;
+      // Only a burst's sends can be cut off (see `cut`): a lone request pays nothing for it.
+      const c = AbortSignal.any && this.paced > 1 ? { g: generation, t: sentAt, m: io.bodiless(spare), a: new AbortController() } : null;
       const res = await this.send(out, c);
       // A request cut off counts as answered with an auth status (it was sent with rejected cookies).
       const a = core.s_answered(this.s, generation, res ? res.status : this.io.statuses[0], !res || io.handled(this.io, res), ++sends, starts, sentAt);
