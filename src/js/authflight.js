@@ -250,7 +250,7 @@ class Client {
         if (a > 7) this.cut();
       }
       if (a === 2) throw new Fail(E_EXPIRED, 0, undefined, res);
-      if (a === 5) throw new Fail(E_UNAUTHORIZED, res.status, undefined, res);
+      if (a === 5) throw new Fail(E_UNAUTHORIZED, res ? res.status : 0, undefined, res);
       if (a === 1) continue;
       const n = a >>> 3;
       if ((a & 7) === 4) {

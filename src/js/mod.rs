@@ -120,7 +120,9 @@ pub fn s_generation(id: u32) -> f64 {
     with(id, 0, |s| s.generation()) as f64
 }
 
-/// The response to send number `sends` of a request whose replays started `starts` refreshes: 0 deliver, 1 replay now, 2 session expired, 5
+/// The response to send number `sends` of a request sent at `sent_at` (ms; a rejected one that
+/// waits on the refresh marks when its cookies were rejected, see `s_superseded`) whose replays
+/// started `starts` refreshes: 0 deliver, 1 replay now, 2 session expired, 5
 /// unauthorized, `n << 3 | 3` wait for refresh `n`, `n << 3 | 4` start refresh `n` (then
 /// `s_ended`), wait for it.
 #[wasm_bindgen]
