@@ -542,9 +542,12 @@ export function lock(io, fallback, ms, stop) {
   });
 }
 
-/** Whether the last `lock` found no Web Locks to take (the refresh is then claimed in the marker). */
+/**
+ * Whether the last `lock` found no Web Locks to take, on a page: the refresh is then claimed in the
+ * marker cookie. (Without a document there is no cookie store other contexts share, nor a claim.)
+ */
 export function no_locks(io) {
-  return !!io.nolock;
+  return !!io.nolock && typeof document === 'object' && !!document;
 }
 
 export function unlock(release) {

@@ -73,10 +73,12 @@ describe(`bursts after an expiry (${process.env.AUTHFLIGHT_STACK || 'dev'} stack
       assert.equal(r.stats.refresh_succeeded, 1);
       assert.equal(r.stats.refresh_reused, 0, 'no refresh token presented twice');
       assert.equal(r.stats.protected_ok, n, 'each GET accepted exactly once');
-      // Without pacing and cut-offs every one of the N is sent with the expired cookie first.
-      // (Measured: 6-32 of 1000 on the dev stack, ~220 over HTTP/2, where the server is slower to
-      // answer the first 401 while the burst loads it.)
-      if (n >= 100) assert.ok(r.stats.protected_401 <= n / 2, `${r.stats.protected_401} of ${n} sent with the expired cookie`);
+      // Without pacing and cut-offs every one of the N is sent with the expired cookie first. Over
+      // HTTP/1.1 (6 connections) the first 401 comes back while most of the burst is unsent: 6-32
+      // of 1000 reached the dev server. Over HTTP/2 the server takes the whole first wave at once and
+      // answers the first 401 only when it has worked through it, so how many go first depends on
+      // the server's speed (30-220 of 1000, and 17-83 of 100, measured): no bound there.
+      if (n >= 100 && server.protocol !== 'h2') assert.ok(r.stats.protected_401 <= n / 2, `${r.stats.protected_401} of ${n} sent with the expired cookie`);
     });
   }
 
