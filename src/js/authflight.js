@@ -213,11 +213,14 @@ class Client {
   }
 
   /**
-   * A request was rejected and waits on the refresh: the requests in flight that the wasm says can
-   * only be rejected too (`s_superseded`) are cut off, to be replayed after it. In a
+   * A request sent at `sentAt` was rejected and waits on the refresh: the requests in flight that
+   * the wasm says can only be rejected too (`s_superseded`) are cut off, to be replayed after it. In a
    * burst most of them still queue for a connection; they would hold up the refresh and buy 401s.
    */
-  cut() {
+  cut(sentAt) {
+    // Not while another tab rotates or has rotated since (its marker says so): requests sent since
+    // may carry its fresh cookies and be accepted.
+    if (this.io.n[3] && core.t_on_lock(...this.marker(), this.io.n[5], io.wall() - (io.now() - sentAt))) return;
     for (const c of this.flying) if (core.s_superseded(this.s, c.g, c.t, c.m)) c.a.abort();
   }
 
@@ -247,7 +250,7 @@ class Client {
       this.emit(AUTH_FAILURE, id, res ? res.status : 0);
       if (res) {
         io.discard(res);
-        if (a > 7) this.cut();
+        if (a > 7) this.cut(sentAt);
       }
       if (a === 2) throw new Fail(E_EXPIRED, 0, undefined, res);
       if (a === 5) throw new Fail(E_UNAUTHORIZED, res ? res.status : 0, undefined, res);
