@@ -1,4 +1,4 @@
-# Sourced by scripts/test.sh and scripts/engines.sh: the pass/fail tally of test logs.
+# Sourced by scripts/test.sh and scripts/engines.sh: the pass/fail tally of test logs, and `bounded`.
 passed=0
 failed=0
 last=0
@@ -12,4 +12,16 @@ count() {
   passed=$((passed + p))
   failed=$((failed + f))
   last=$p
+}
+
+# Runs "$@" for at most $1 seconds (then SIGTERM, SIGKILL 20 s later) and says so when it was cut:
+# a wedged browser or server fails its step instead of hanging the whole run. Returns its status.
+bounded() {
+  local limit="$1" rc=0
+  shift
+  timeout -k 20 "$limit" "$@" || rc=$?
+  if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+    echo "bounded: '$*' did not finish within $limit s and was stopped (counted as a failure)"
+  fi
+  return "$rc"
 }

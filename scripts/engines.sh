@@ -43,6 +43,10 @@ t_all=$SECONDS
 source "$ROOT/scripts/count.sh"
 step() { echo; echo "== $*"; }
 timed() { times+=("$(printf '%4ss  %s' "$1" "$2")"); }
+# Wall-time caps (seconds): a wedged browser or driver fails its step instead of hanging the run.
+# A tabs run takes 1-2.5 min and tests/browser.rs under 1 min (README, "Run it").
+TABS_LIMIT="${ENGINES_TABS_LIMIT:-300}"
+BROWSER_LIMIT="${ENGINES_BROWSER_LIMIT:-300}"
 
 [[ -f pkg/authflight.js ]] || { echo "engines.sh: pkg/ is missing: run scripts/build-pkg.sh first" >&2; exit 1; }
 need() { command -v "$1" >/dev/null || [[ -x "$1" ]] || { echo "engines.sh: $1 is missing (scripts/setup.sh installs it)" >&2; exit 1; }; }
@@ -102,7 +106,7 @@ if [[ "$skip" != *,A,* ]]; then
     esac
     step "A. Rust API in $e: wasm-pack test --headless ${flags[*]}"
     t0=$SECONDS
-    AUTHFLIGHT_SERVER="http://127.0.0.1:$server_port" wasm-pack test --headless "${flags[@]}" --mode no-install \
+    AUTHFLIGHT_SERVER="http://127.0.0.1:$server_port" bounded "$BROWSER_LIMIT" wasm-pack test --headless "${flags[@]}" --mode no-install \
       -- --test browser --features gloo 2>&1 | grep -v 'failed to get wasm-pack version' | tee "$LOGS/browser-$e.log" || true
     count "$LOGS/browser-$e.log"
     if [[ "$last" -ne "$expected" ]]; then
@@ -126,7 +130,7 @@ tabs() { # engine, disable set ('' for none)
   [[ "$e" != webkit ]] || start_xvfb
   step "$label. tests/e2e/tabs.test.mjs in $e${d:+ without ${d/,/ and }}"
   local t0=$SECONDS
-  AUTHFLIGHT_ENGINE="$e" AUTHFLIGHT_DISABLE="$d" node --test --test-concurrency=1 tests/e2e/tabs.test.mjs 2>&1 |
+  AUTHFLIGHT_ENGINE="$e" AUTHFLIGHT_DISABLE="$d" bounded "$TABS_LIMIT" node --test --test-concurrency=1 tests/e2e/tabs.test.mjs 2>&1 |
     tee "$LOGS/$name.log" || true
   count "$LOGS/$name.log"
   if ! grep -qE '^# (pass|fail) ' "$LOGS/$name.log"; then

@@ -41,7 +41,7 @@ trap 'scripts/server.sh stop' EXIT
 
 step "Rust API in the browser: wasm-pack test --headless --chrome"
 expected=$(grep -c '^#\[wasm_bindgen_test\]' tests/browser.rs)
-AUTHFLIGHT_SERVER="http://127.0.0.1:$AUTHFLIGHT_PORT" wasm-pack test --headless --chrome \
+AUTHFLIGHT_SERVER="http://127.0.0.1:$AUTHFLIGHT_PORT" bounded 300 wasm-pack test --headless --chrome \
   --chromedriver /usr/bin/chromedriver --mode no-install -- --test browser --features gloo 2>&1 |
   grep -v 'failed to get wasm-pack version' | tee "$LOGS/browser.log" || true
 count "$LOGS/browser.log"
@@ -56,7 +56,7 @@ scripts/build-pkg.sh
 
 if compgen -G "tests/e2e/*.test.mjs" >/dev/null; then
   step "end-to-end: node --test tests/e2e (playwright-core, real server)"
-  node --test --test-concurrency=1 tests/e2e/*.test.mjs 2>&1 | tee "$LOGS/e2e.log" || true
+  bounded 1200 node --test --test-concurrency=1 tests/e2e/*.test.mjs 2>&1 | tee "$LOGS/e2e.log" || true
   count "$LOGS/e2e.log"
   grep -qE '^# (pass|fail) ' "$LOGS/e2e.log" || { echo "e2e: no test summary"; failed=$((failed + 1)); }
 fi
@@ -84,7 +84,7 @@ else
   echo "smoke (prod): no summary"
   failed=$((failed + 1))
 fi
-AUTHFLIGHT_STACK=prod AUTHFLIGHT_SOAK_RUNS=1 node --test --test-concurrency=1 \
+AUTHFLIGHT_STACK=prod AUTHFLIGHT_SOAK_RUNS=1 bounded 600 node --test --test-concurrency=1 \
   tests/e2e/bursts.test.mjs tests/e2e/tabs.test.mjs tests/e2e/stalls.test.mjs 2>&1 | tee "$LOGS/e2e-prod.log" || true
 count "$LOGS/e2e-prod.log"
 grep -qE '^# (pass|fail) ' "$LOGS/e2e-prod.log" || { echo "e2e (prod): no test summary"; failed=$((failed + 1)); }

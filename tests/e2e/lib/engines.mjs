@@ -41,6 +41,30 @@ export const FIREFOX = process.env.AUTHFLIGHT_FIREFOX || '/usr/bin/firefox-esr';
 export const WEBKIT_DRIVER = process.env.AUTHFLIGHT_WEBKIT_DRIVER || '/usr/bin/WebKitWebDriver';
 export const MINIBROWSER = process.env.AUTHFLIGHT_MINIBROWSER || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
+/** The longest one WebDriver command may take (a page's `evaluate` is many short commands). */
+const COMMAND_MS = 30_000;
+/** Firefox: the longest one BiDi command may take (an `evaluate` is one: the suites' take ≤ 15 s). */
+const PROTOCOL_MS = 45_000;
+
+/**
+ * Whether `e` says the browser or its driver stopped answering (a command past its deadline), as
+ * opposed to a page or an assertion failing: the suite may relaunch the engine and say so.
+ */
+export function isWedged(e) {
+  return !!e && (e.wedged === true || (e.name === 'ProtocolError' && /timed out/i.test(e.message)));
+}
+/** The longest closing a browser may take before its processes are killed. */
+const CLOSE_MS = 15_000;
+
+/** `p`, or a rejection with `onLate()`'s error (or null: a plain timeout) after `ms`. */
+export function deadline(p, ms, onLate = () => null) {
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(onLate() || new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** Launches `engine`; resolves to { engine, features, newPage(), clearCookies({ name }), close() }. */
 export async function launchEngine(engine = ENGINE) {
   if (engine === 'chromium') return chromium();
@@ -74,7 +98,7 @@ async function firefox() {
       executablePath: FIREFOX,
       headless: true,
       userDataDir,
-      protocolTimeout: 120_000,
+      protocolTimeout: PROTOCOL_MS,
       extraPrefsFirefox: {
         // Nothing of the test's own traffic goes elsewhere: no updates, telemetry, safe browsing.
         'app.update.enabled': false,
@@ -103,7 +127,15 @@ async function firefox() {
     async close() {
       if (closed) return;
       closed = true;
-      await browser.close().catch(() => {});
+      // puppeteer starts Firefox in a process group of its own: a wedged one goes with all of it.
+      await deadline(browser.close(), CLOSE_MS).catch(() => {
+        const pid = browser.process()?.pid;
+        try {
+          if (pid) process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      });
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
@@ -147,6 +179,8 @@ async function startXvfb() {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let err = '';
   child.stderr.on('data', (c) => (err += c));
   const display = await new Promise((ok, fail) => {
@@ -167,26 +201,25 @@ async function startXvfb() {
   return { display, stop: () => killTree(child) };
 }
 
+/** SIGTERM to `child`'s process group; SIGKILL to what is left of it once it exits, or after 3 s. */
 function killTree(child) {
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    /* gone */
-  }
+  const kill = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      /* gone */
+    }
+  };
+  kill('SIGTERM');
   return new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok();
-    const t = setTimeout(() => {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      ok();
-    }, 3000);
-    child.once('exit', () => {
+    const done = () => {
       clearTimeout(t);
+      kill('SIGKILL');
       ok();
-    });
+    };
+    const t = setTimeout(done, 3000);
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', done);
   });
 }
 
@@ -204,8 +237,10 @@ process.once('exit', () => {
 async function webkit() {
   const { Builder } = await import('selenium-webdriver');
   const stops = [];
+  // Each step bounded: a wedged driver's quit() must not keep the suite from ending (the processes
+  // are killed after it either way).
   const cleanup = async () => {
-    for (const s of stops.reverse()) await s().catch(() => {});
+    for (const s of stops.reverse()) await deadline(s(), CLOSE_MS, () => null).catch(() => {});
     stops.length = 0;
   };
   try {
@@ -260,13 +295,31 @@ async function webkit() {
 function webdriverBrowser(driver, home, cleanup) {
   let chain = Promise.resolve();
   let current = home;
+  // selenium-webdriver has no deadline of its own: a wedged MiniBrowser would leave a command (and
+  // every one queued behind it) waiting forever. Past COMMAND_MS the command fails, and so does
+  // every later one: the browser is reported wedged instead of hanging the suite.
+  let wedged = null;
+  const once = async (handle, f) => {
+    if (handle && handle !== current) {
+      await driver.switchTo().window(handle);
+      current = handle;
+    }
+    return f();
+  };
+  // WebKitWebDriver sometimes answers the command after a page reloaded itself (storm.html) with
+  // that page's "Callback was not called before the unload event": such a command is sent again.
+  const stale = (e) => e?.name === 'NoSuchFrameError' && /unload/.test(e.message);
   const run = (handle, f) => {
-    const next = chain.then(async () => {
-      if (handle && handle !== current) {
-        await driver.switchTo().window(handle);
-        current = handle;
-      }
-      return f();
+    const next = chain.then(() => {
+      if (wedged) throw wedged;
+      return deadline(
+        once(handle, f).catch((e) => {
+          if (!stale(e)) throw e;
+          return once(handle, f);
+        }),
+        COMMAND_MS,
+        () => (wedged = Object.assign(new Error(`WebKitWebDriver did not answer a command within ${COMMAND_MS} ms: the browser is wedged`), { wedged: true })),
+      );
     });
     chain = next.catch(() => {});
     return next;
@@ -390,7 +443,7 @@ function webdriverBrowser(driver, home, cleanup) {
     async close() {
       if (closed) return;
       closed = true;
-      await chain.catch(() => {});
+      await deadline(chain.catch(() => {}), CLOSE_MS, () => null).catch(() => {});
       await cleanup();
     },
   };

@@ -27,7 +27,11 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const RESERVED = new Set([8765]); // the default port: other runs use it with the default database
 const running = new Map(); // child -> its temporary directory
 export const STACKS = ['dev', 'prod'];
+/** The longest a test-control request (stats, reset, faults) may take. */
+const REQUEST_MS = 30_000;
 
+// A run stopped from outside (scripts' `bounded`: SIGTERM) still stops its servers: 'exit' runs.
+if (!process.listenerCount('SIGTERM')) process.once('SIGTERM', () => process.exit(143));
 process.once('exit', () => {
   for (const [child, tmp] of running) {
     killGroup(child, 'SIGKILL');
@@ -144,11 +148,15 @@ export async function startServer({
   }
   const startMs = Date.now() - started;
 
+  // Bounded: a server that stops answering fails the test with its last lines, never hangs it.
   const request = async (method, path, body) => {
     const res = await fetch(internalUrl + path, {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_MS),
+    }).catch((e) => {
+      throw new Error(`${method} ${path}: ${e.name === 'TimeoutError' ? `no answer within ${REQUEST_MS} ms` : e.message}; the server's last lines:\n${log.slice(-20).join('\n')}`);
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
