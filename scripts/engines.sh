@@ -45,7 +45,7 @@ step() { echo; echo "== $*"; }
 timed() { times+=("$(printf '%4ss  %s' "$1" "$2")"); }
 # Wall-time caps (seconds): a wedged browser or driver fails its step instead of hanging the run.
 # A tabs run takes 1-2.5 min and tests/browser.rs under 1 min (README, "Run it").
-TABS_LIMIT="${ENGINES_TABS_LIMIT:-300}"
+TABS_LIMIT="${ENGINES_TABS_LIMIT:-480}"
 BROWSER_LIMIT="${ENGINES_BROWSER_LIMIT:-300}"
 
 [[ -f pkg/authflight.js ]] || { echo "engines.sh: pkg/ is missing: run scripts/build-pkg.sh first" >&2; exit 1; }

@@ -16,6 +16,7 @@
 // scripts/engines.sh runs the engines and the fallbacks.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startServer } from './lib/server.mjs';
@@ -44,6 +45,7 @@ const needs = ({ locks = false, bc = false } = {}) =>
 
 /** Fresh tabs on tab.html?query, each with its client(s) built; closed when test `t` ends. */
 async function tabs(n, query = '', t = null) {
+  live();
   return Promise.all(
     Array.from({ length: n }, async () => {
       const page = await browser.newPage();
@@ -63,6 +65,7 @@ async function close(...pages) {
 
 /** Zeroed counters, an optional slow refresh, then every access token issued so far expired. */
 async function expireAccess({ refreshDelayMs = 0 } = {}) {
+  live();
   await server.reset();
   if (refreshDelayMs) await server.post('/api/test/fault/', { refresh_delay_ms: refreshDelayMs });
   await server.post('/api/test/expire-access/');
@@ -76,6 +79,7 @@ const unref = (timer) => timer.unref();
 
 /** A new browser in place of one that stopped answering (`why`). */
 async function relaunch(why) {
+  live();
   console.error(`engine ${ENGINE} stopped answering (${why.message}): relaunching it`);
   await browser.close().catch(() => {});
   await launch();
@@ -94,6 +98,8 @@ async function launch() {
 
 /** Each scenario's own bound (they take 1-40 s): a hung one fails alone, the next ones still run. */
 const SCENARIO_MS = 150_000;
+/** The bound of each hook (a launch, a relaunch, the teardown). */
+const HOOK_MS = 120_000;
 /** Scenarios run again because the engine's driver stopped answering (printed at the end). */
 const rerun = [];
 
@@ -105,17 +111,29 @@ const rerun = [];
  */
 function scenario(name, options, fn) {
   if (!fn) [options, fn] = [{}, options];
-  return test(name, { timeout: SCENARIO_MS, ...options }, async (t) => {
-    try {
-      return await fn(t);
-    } catch (e) {
-      if (!isWedged(e)) throw e;
-      rerun.push(name.split(' ')[0]);
-      t.diagnostic(`the ${ENGINE} driver stopped answering (${e.message}): relaunched, running the scenario again`);
-      await relaunch(e);
-      return fn(t);
-    }
-  });
+  return test(name, { timeout: SCENARIO_MS, ...options }, (t) =>
+    current.run(t.signal, async () => {
+      try {
+        return await fn(t);
+      } catch (e) {
+        if (!isWedged(e) || t.signal.aborted) throw e;
+        rerun.push(name.split(' ')[0]);
+        t.diagnostic(`the ${ENGINE} driver stopped answering (${e.message}): relaunched, running the scenario again`);
+        await relaunch(e);
+        return fn(t);
+      }
+    }),
+  );
+}
+
+/**
+ * The running scenario's signal (aborted when node:test times it out). node:test does not stop a
+ * timed-out function: what it does next (a reset, new tabs, a relaunch) must not run into the next
+ * scenario, so those steps call `live()` first.
+ */
+const current = new AsyncLocalStorage();
+function live() {
+  if (current.getStore()?.aborted) throw new Error('this scenario timed out: it touches nothing more');
 }
 
 /** The per-scenario record printed at the end (and in each test's diagnostics). */
@@ -148,7 +166,7 @@ describe(`cross-tab refresh (${RUN})`, () => {
     assert.ok(existsSync(join(PKG, 'authflight.js')), 'pkg/ is missing: run scripts/build-pkg.sh first');
     server = await startServer({ staticDir: PAGES, env: { AUTHFLIGHT_STATIC_MOUNTS: `/pkg/=${PKG}` } });
     await launch();
-  });
+  }, { timeout: HOOK_MS });
 
   // Firefox and WebKit run behind a driver: if the browser stopped answering during a scenario (a
   // wedged driver or engine), it is replaced before the next one, so a wedge costs one scenario at
@@ -166,17 +184,17 @@ describe(`cross-tab refresh (${RUN})`, () => {
     } catch (e) {
       await relaunch(e);
     }
-  });
+  }, { timeout: HOOK_MS });
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
     // Whatever a hung scenario left running (a poll of a closed browser, a driver) must not keep
     // the suite from ending once its results are out.
-    unref(setTimeout(() => process.exit(), 15_000));
+    unref(setTimeout(() => process.exit(), 30_000));
+    await browser?.close();
+    await server?.stop();
     if (rerun.length) console.log(`scenarios run again after the ${ENGINE} driver stopped answering: ${rerun.join(', ')}`);
     if (Object.keys(report).length) console.log(`server counts per scenario (${RUN}):\n${Object.entries(report).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}`);
-  });
+  }, { timeout: HOOK_MS });
 
   scenario(`1. 4 tabs × 25 concurrent GETs after expiry, same instant → ${MAX_REFRESHES === 1 ? '1 refresh' : '≤ 2 refreshes'}, 0 reused, 100 ok`, async (t) => {
     const pages = await tabs(4, '', t);
@@ -369,9 +387,12 @@ describe(`cross-tab refresh (${RUN})`, () => {
         const total = (k) => sum(rounds.map((r) => r[k]));
         report.s4b = { rounds: rounds.length, refresh_calls: total('refresh_calls'), refresh_succeeded: total('refresh_succeeded'), refresh_reused: total('refresh_reused'), ok: total('ok'), logouts: total('logged_out'), errors: rounds.flatMap((r) => r.errors) };
         t.diagnostic(`s4b: ${JSON.stringify(rounds)}`);
-        // Whatever the race did to this context's session, later tests start from a fresh login.
-        await browser.clearCookies({ name: 'access' });
-        assert.equal(await holder.evaluate(() => T.login()), 200, 'login after 4b');
+        // Whatever the race did to this context's session, later tests start from a fresh login
+        // (not after a timeout: the next scenario may be running).
+        if (!t.signal.aborted) {
+          await browser.clearCookies({ name: 'access' });
+          assert.equal(await holder.evaluate(() => T.login()), 200, 'login after 4b');
+        }
         await close(holder, ...pages);
       }
       for (const [i, r] of rounds.entries()) {

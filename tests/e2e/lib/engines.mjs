@@ -46,6 +46,23 @@ const COMMAND_MS = 30_000;
 /** Firefox: the longest one BiDi command may take (an `evaluate` is one: the suites' take ≤ 15 s). */
 const PROTOCOL_MS = 45_000;
 
+/** The longest a WebKit session may take to start. */
+const LAUNCH_MS = 60_000;
+/** The longest a page function may take to settle (the suites' take ≤ 15 s): then it fails. */
+const PAGE_MS = 30_000;
+
+/**
+ * Runs in the page: the function `src` (its source) applied to `arg`, rejected if it has not
+ * settled within `ms`. A promise that never settles is the page's failure, not a driver's.
+ */
+function settle(src, arg, ms) {
+  const f = (0, eval)(`(${src})`);
+  return Promise.race([
+    Promise.resolve().then(() => f(arg)),
+    new Promise((_, fail) => setTimeout(() => fail(new Error(`the page function did not settle within ${ms} ms`)), ms)),
+  ]);
+}
+
 /**
  * Whether `e` says the browser or its driver stopped answering (a command past its deadline), as
  * opposed to a page or an assertion failing: the suite may relaunch the engine and say so.
@@ -147,7 +164,7 @@ function puppeteerPage(page) {
     raw: page,
     goto: (url, { waitUntil = 'load' } = {}) =>
       page.goto(url, { waitUntil: waitUntil === 'commit' ? 'domcontentloaded' : waitUntil }),
-    evaluate: (fn, arg) => page.evaluate(fn, arg),
+    evaluate: (fn, arg) => page.evaluate(settle, String(fn), arg, PAGE_MS),
     waitForFunction: (fn, arg, { timeout = 30_000 } = {}) => page.waitForFunction(fn, { polling: 50, timeout }, arg),
     exposeFunction: (name, fn) => page.exposeFunction(name, fn),
     mainFrame: () => page.mainFrame(),
@@ -268,7 +285,7 @@ async function webkit() {
       if (i > 100) throw new Error(`WebKitWebDriver did not answer on ${port}: ${driverErr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const driver = await new Builder()
+    const session = new Builder()
       .usingServer(`http://127.0.0.1:${port}`)
       .withCapabilities({
         browserName: 'MiniBrowser',
@@ -278,9 +295,17 @@ async function webkit() {
         'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
       })
       .build();
+    const driver = await deadline(session, LAUNCH_MS, () => new Error(`WebKitWebDriver started no session within ${LAUNCH_MS} ms`));
     stops.push(() => driver.quit());
-    await driver.manage().setTimeouts({ script: 60_000, pageLoad: 60_000 });
-    return webdriverBrowser(driver, await driver.getWindowHandle(), cleanup);
+    const home = await deadline(
+      driver
+        .manage()
+        .setTimeouts({ script: 60_000, pageLoad: 60_000 })
+        .then(() => driver.getWindowHandle()),
+      COMMAND_MS,
+      () => new Error(`WebKitWebDriver did not answer its first commands within ${COMMAND_MS} ms`),
+    );
+    return webdriverBrowser(driver, home, cleanup);
   } catch (e) {
     await cleanup();
     throw e;
@@ -299,24 +324,27 @@ function webdriverBrowser(driver, home, cleanup) {
   // every one queued behind it) waiting forever. Past COMMAND_MS the command fails, and so does
   // every later one: the browser is reported wedged instead of hanging the suite.
   let wedged = null;
-  const once = async (handle, f) => {
+  // WebKitWebDriver sometimes answers the command after a page reloaded itself (storm.html) with
+  // that page's "Callback was not called before the unload event": a command that only reads (or
+  // switches windows) is sent again; one that acts is not (`resend: false`: it starts a page
+  // function, opens or closes a window).
+  const stale = (e) => e?.name === 'NoSuchFrameError' && /unload/.test(e.message);
+  const again = (f, resend) => f().catch((e) => {
+    if (!resend || !stale(e)) throw e;
+    return f();
+  });
+  const once = async (handle, f, resend) => {
     if (handle && handle !== current) {
-      await driver.switchTo().window(handle);
+      await again(() => driver.switchTo().window(handle), true);
       current = handle;
     }
-    return f();
+    return again(f, resend);
   };
-  // WebKitWebDriver sometimes answers the command after a page reloaded itself (storm.html) with
-  // that page's "Callback was not called before the unload event": such a command is sent again.
-  const stale = (e) => e?.name === 'NoSuchFrameError' && /unload/.test(e.message);
-  const run = (handle, f) => {
+  const run = (handle, f, { resend = true } = {}) => {
     const next = chain.then(() => {
       if (wedged) throw wedged;
       return deadline(
-        once(handle, f).catch((e) => {
-          if (!stale(e)) throw e;
-          return once(handle, f);
-        }),
+        once(handle, f, resend),
         COMMAND_MS,
         () => (wedged = Object.assign(new Error(`WebKitWebDriver did not answer a command within ${COMMAND_MS} ms: the browser is wedged`), { wedged: true })),
       );
@@ -342,20 +370,25 @@ function webdriverBrowser(driver, home, cleanup) {
       /** fn(arg) in the page; a returned promise is awaited (in slices, see the top of the file). */
       async evaluate(fn, arg) {
         const id = ++seq;
-        await run(handle, () =>
-          driver.executeScript(
+        const until = Date.now() + PAGE_MS + COMMAND_MS;
+        await run(
+          handle,
+          () =>
+            driver.executeScript(
             `const id = arguments[0], arg = arguments[1];
              const jobs = (window.__wd ||= {});
              jobs[id] = { done: false };
-             Promise.resolve().then(() => (${fn})(arg)).then(
+             (${settle})(${JSON.stringify(String(fn))}, arg, ${PAGE_MS}).then(
                (v) => Object.assign(jobs[id], { done: true, v: v === undefined ? null : v }),
-               (e) => Object.assign(jobs[id], { done: true, e: String((e && e.stack) || e) }));
+               (e) => Object.assign(jobs[id], { done: true, e: e instanceof Error ? e.message + '\\n' + e.stack : String(e) }));
              return 1;`,
             id,
             arg === undefined ? null : arg,
           ),
+          { resend: false },
         );
         for (;;) {
+          if (Date.now() > until) throw new Error(`evaluate: no result within ${PAGE_MS + COMMAND_MS} ms`);
           const r = await run(handle, () =>
             driver.executeAsyncScript(
               `const id = arguments[0], done = arguments[arguments.length - 1];
@@ -411,10 +444,14 @@ function webdriverBrowser(driver, home, cleanup) {
         if (!open) return;
         open = false;
         pages.delete(page);
-        await run(handle, async () => {
-          await driver.close();
-          current = null;
-        });
+        await run(
+          handle,
+          async () => {
+            await driver.close();
+            current = null;
+          },
+          { resend: false },
+        );
       },
     };
     return page;
@@ -425,11 +462,15 @@ function webdriverBrowser(driver, home, cleanup) {
     features: { exposeFunction: false, navigationEvents: false, cdp: false },
     driver,
     async newPage() {
-      const handle = await run(home, async () => {
-        await driver.switchTo().newWindow('window');
-        current = await driver.getWindowHandle();
-        return current;
-      });
+      const handle = await run(
+        home,
+        async () => {
+          await driver.switchTo().newWindow('window');
+          current = await driver.getWindowHandle();
+          return current;
+        },
+        { resend: false },
+      );
       const page = newWebdriverPage(handle);
       pages.add(page);
       return page;
