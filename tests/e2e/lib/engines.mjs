@@ -30,8 +30,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { launchBrowser } from './browser.mjs';
+import { freePort, killGroup } from './server.mjs';
 
 export const ENGINES = ['chromium', 'firefox', 'webkit'];
 export const ENGINE = process.env.AUTHFLIGHT_ENGINE || 'chromium';
@@ -146,12 +146,8 @@ async function firefox() {
       closed = true;
       // puppeteer starts Firefox in a process group of its own: a wedged one goes with all of it.
       await deadline(browser.close(), CLOSE_MS).catch(() => {
-        const pid = browser.process()?.pid;
-        try {
-          if (pid) process.kill(-pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
+        const child = browser.process();
+        if (child) killGroup(child, 'SIGKILL');
       });
       rmSync(userDataDir, { recursive: true, force: true });
     },
@@ -179,16 +175,6 @@ function puppeteerPage(page) {
 // ---------------------------------------------------------------------------------------------
 // WebKit: WebKitWebDriver (classic WebDriver) + MiniBrowser, through selenium-webdriver.
 
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /** Starts `Xvfb -displayfd` (the server picks a free display); resolves to { display, stop() }. */
 async function startXvfb() {
@@ -196,8 +182,7 @@ async function startXvfb() {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  track(child);
   let err = '';
   child.stderr.on('data', (c) => (err += c));
   const display = await new Promise((ok, fail) => {
@@ -220,13 +205,7 @@ async function startXvfb() {
 
 /** SIGTERM to `child`'s process group; SIGKILL to what is left of it once it exits, or after 3 s. */
 function killTree(child) {
-  const kill = (signal) => {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      /* gone */
-    }
-  };
+  const kill = (signal) => killGroup(child, signal);
   kill('SIGTERM');
   return new Promise((ok) => {
     const done = () => {
@@ -240,15 +219,14 @@ function killTree(child) {
   });
 }
 
+/** The detached processes started here (Xvfb, WebKitWebDriver), killed with their groups on exit. */
 const children = new Set();
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
 process.once('exit', () => {
-  for (const c of children) {
-    try {
-      process.kill(-c.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
+  for (const c of children) killGroup(c, 'SIGKILL');
 });
 
 async function webkit() {
@@ -273,8 +251,7 @@ async function webkit() {
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });
-    children.add(driverProc);
-    driverProc.once('exit', () => children.delete(driverProc));
+    track(driverProc);
     let driverErr = '';
     driverProc.stderr.on('data', (c) => (driverErr = (driverErr + c).slice(-4000)));
     stops.push(() => killTree(driverProc));

@@ -54,7 +54,8 @@ export async function freePort() {
   }
 }
 
-function killGroup(child, signal) {
+/** Sends `signal` to `child`'s process group (it was spawned detached), if it is still there. */
+export function killGroup(child, signal) {
   try {
     process.kill(-child.pid, signal);
   } catch {
